@@ -1,0 +1,94 @@
+/** buildApp: the whole HTTP service, assembled from its plugins; no I/O at import time. */
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
+import { pino } from 'pino'
+import type { Config } from './config.js'
+import { NotFoundError, StoreUnavailableError } from './errors.js'
+import webhook from './gupy/webhook.js'
+import { loggerOptions } from './logger.js'
+import health from './ops/health.js'
+import metrics from './ops/metrics.js'
+import store from './store/plugin.js'
+
+export interface AppOptions {
+  config: Config
+  /** A pino logger; tests pass one writing to a sink. Defaults to JSON on stdout. */
+  logger?: FastifyBaseLogger
+}
+
+/** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
+const RETRY_AFTER_SECONDS = '30'
+
+const CLEAR_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'body is empty: expected a JSON object',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'body is not valid JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body is larger than the configured limit'
+}
+
+/** TRUST_PROXY as a hop count: trust that many proxies in front of the service. */
+const hops = (n: number) => (_address: string, hop: number) => hop < n
+
+export async function buildApp ({ config, logger }: AppOptions) {
+  const app = Fastify({
+    loggerInstance: logger ?? pino(loggerOptions(config.LOG_LEVEL)),
+    logController: new LogController({ disableRequestLogging: true }), // one line per request, below
+    genReqId: () => randomUUID(),
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? hops(config.TRUST_PROXY) : config.TRUST_PROXY,
+    return503OnClosing: false // answered below, with Retry-After
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  await app.register(metrics)
+  await app.register(store, { databasePath: config.DATABASE_PATH })
+
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new StoreUnavailableError('shutting down')
+    }
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({
+      method: request.method,
+      path: request.url.split('?', 1)[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ip: request.ip,
+      ...request.logFields
+    }, 'request')
+  })
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.validation ? 400 : (err.statusCode ?? 500)
+    const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')
+    request.logFields = { ...request.logFields, code }
+    if (status >= 500 && code !== StoreUnavailableError.prototype.code) {
+      request.log.error({ err }, 'request failed')
+    }
+    if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+    const message = err.validation
+      ? err.validation.map((v) => `${v.instancePath.slice(1).replaceAll('/', '.') || 'body'} ${v.message ?? 'is invalid'}`).join('; ')
+      : status >= 500 && status !== 503 ? 'Internal Server Error' : (CLEAR_MESSAGES[code] ?? err.message)
+    return reply.code(status).send({ statusCode: status, code, error: STATUS_CODES[status], message })
+  })
+  app.setNotFoundHandler((request) => {
+    throw new NotFoundError(`no route for ${request.method} ${request.url.split('?', 1)[0]}`)
+  })
+
+  await app.register(health)
+  await app.register(webhook, {
+    secrets: config.GUPY_WEBHOOK_SECRETS,
+    allowedIps: config.GUPY_ALLOWED_IPS,
+    bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES
+  })
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,83 @@
+/** The service's configuration: one zod schema over the environment, validated once at start-up. */
+import { isIP } from 'node:net'
+import { z } from 'zod'
+
+const MIB = 1024 * 1024
+
+/** A comma-separated list, trimmed, without empty entries. */
+const commaList = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+
+/** Secrets and tokens: long enough that guessing is hopeless, free of characters a header cannot carry. */
+const secretList = (name: string) => commaList.pipe(z.array(
+  z.string()
+    .min(16, `each ${name} entry must be at least 16 characters long`)
+    .regex(/^[\x21-\x7e]+$/, `each ${name} entry must be printable ASCII without spaces`)
+))
+
+/** An IPv4/IPv6 address or a CIDR range such as `3.225.75.0/24`. */
+export function isAddressOrRange (value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/')
+  const family = isIP(address)
+  if (family === 0 || extra !== undefined) return false
+  if (prefix === undefined) return true
+  if (!/^\d{1,3}$/.test(prefix)) return false
+  return Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
+const addressList = commaList.pipe(z.array(
+  z.string().refine(isAddressOrRange, { error: (issue) => `"${String(issue.input)}" is not an IP address or CIDR range` })
+))
+
+/** Fastify's trustProxy: true/false, a number of hops, or the addresses of trusted proxies. */
+const trustProxy = z.string().trim().transform((value, ctx): boolean | number | string[] => {
+  if (/^(true|false|1|0|yes|no)$/i.test(value)) return /^(true|1|yes)$/i.test(value)
+  if (/^\d+$/.test(value) && Number(value) > 1) return Number(value)
+  const list = value.split(',').map((x) => x.trim()).filter((x) => x !== '')
+  const bad = list.filter((x) => !isAddressOrRange(x))
+  if (list.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses/CIDR ranges' })
+    return z.NEVER
+  }
+  return list
+})
+
+export const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_PATH: z.string().min(1).default('./data/bridge.sqlite'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GUPY_WEBHOOK_SECRETS: secretList('GUPY_WEBHOOK_SECRETS').default([]),
+  GUPY_ALLOWED_IPS: addressList.default([]),
+  TRUST_PROXY: trustProxy.default(false),
+  WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * MIB).default(MIB),
+  RUBEUS_FEED_TOKENS: secretList('RUBEUS_FEED_TOKENS').default([])
+})
+
+export type Config = z.infer<typeof EnvSchema>
+
+/** Names of the variables whose missing values are generated and kept in the secrets file. */
+export const GENERATED_SECRETS = ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'] as const
+
+/**
+ * Validates the environment. Empty values count as unset, so a copied `.env.example` with blank
+ * lines still gets the defaults. Throws one Error that lists every invalid variable.
+ */
+export function loadConfig (env: Record<string, string | undefined>): Config {
+  const known = Object.keys(EnvSchema.shape)
+  const input = Object.fromEntries(known
+    .map((key) => [key, env[key]?.trim()])
+    .filter(([, value]) => value !== undefined && value !== ''))
+  const result = EnvSchema.safeParse(input)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.map(String).join('.').replace(/\.\d+$/, '')
+      return `  - ${name}: ${issue.message}`
+    })
+    throw new ConfigError(`Invalid configuration:\n${[...new Set(problems)].join('\n')}`)
+  }
+  return result.data
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}

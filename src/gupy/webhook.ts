@@ -1,0 +1,78 @@
+/** POST /webhooks/gupy — Gupy's deliveries, answered 200 only once durably committed. */
+import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
+import { ForbiddenAddressError, StoreUnavailableError, UnauthorizedError } from '../errors.js'
+import { eventLabel } from '../ops/metrics.js'
+import { AckSchema, EnvelopeSchema } from './envelope.js'
+import { addressAllowlist, matchesAnySecret, presentedSecret, secretDigests } from './auth.js'
+
+export interface WebhookOptions {
+  secrets: readonly string[]
+  allowedIps: readonly string[]
+  bodyLimit: number
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body exactly as received, kept so mapping can be re-run later. */
+    rawBody?: string
+    /** Safe fields for the request's log line (never personal data). */
+    logFields?: Record<string, string | number>
+  }
+}
+
+const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
+  if (opts.secrets.length === 0) throw new Error('no Gupy webhook secret configured')
+  const secrets = secretDigests(opts.secrets)
+  const allowed = addressAllowlist(opts.allowedIps)
+
+  // Gupy stops sending Content-Type once custom headers are configured: read every body as JSON.
+  // Encapsulated in this plugin, so other routes keep Fastify's default parsers.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString()
+    request.rawBody = text
+    parseJson(request, text, done)
+  })
+
+  // Before the body is read: a stranger costs nothing and stores nothing.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!allowed(request.ip)) throw new ForbiddenAddressError()
+    const secret = presentedSecret(request.headers.authorization)
+    if (secret === undefined || !matchesAnySecret(secret, secrets)) {
+      reply.header('www-authenticate', 'Bearer realm="gupy-webhooks"')
+      throw new UnauthorizedError()
+    }
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    app.metrics.webhookDuration.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    if (reply.statusCode < 500 && reply.statusCode >= 400) {
+      app.metrics.deliveries.inc({ event: eventLabel(request.logFields?.event as string | undefined), outcome: 'rejected' })
+    }
+  })
+
+  app.post('/webhooks/gupy', {
+    bodyLimit: opts.bodyLimit,
+    schema: { body: EnvelopeSchema, response: { 200: AckSchema } }
+  }, async (request) => {
+    const { id, event, date } = request.body
+    const fields = { eventId: id, event: eventLabel(event), bytes: request.rawBody?.length ?? 0 }
+    request.logFields = fields
+    let outcome
+    try {
+      outcome = await app.store.ingest.submit({
+        eventId: id, event, eventDate: date, receivedAt: Date.now(), body: request.rawBody ?? ''
+      })
+    } catch (err) {
+      request.log.error({ err, ...fields }, 'delivery not stored')
+      app.metrics.deliveries.inc({ event: fields.event, outcome: 'unavailable' })
+      throw new StoreUnavailableError(err instanceof Error && err.name === 'ClosedError' ? 'shutting down' : 'database unavailable')
+    }
+    request.logFields = { ...fields, outcome }
+    app.metrics.deliveries.inc({ event: fields.event, outcome })
+    return { status: outcome, id }
+  })
+}
+
+export default webhook

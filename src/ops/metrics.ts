@@ -1,0 +1,61 @@
+/** Prometheus metrics: one registry per app instance, served at GET /metrics. */
+import fp from 'fastify-plugin'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { APPLICATION_EVENTS } from '../store/inbox.js'
+
+function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  return {
+    registry,
+    deliveries: new Counter({
+      name: 'bridge_webhook_deliveries_total',
+      help: 'Gupy deliveries by event and outcome (accepted, duplicate, ignored, rejected, unavailable)',
+      labelNames: ['event', 'outcome'] as const,
+      registers: [registry]
+    }),
+    webhookDuration: new Histogram({
+      name: 'bridge_webhook_duration_seconds',
+      help: 'Time from receiving a Gupy delivery to answering it, by status code',
+      labelNames: ['status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry]
+    }),
+    commitSize: new Histogram({
+      name: 'bridge_inbox_commit_size',
+      help: 'Deliveries committed per SQLite transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [registry]
+    }),
+    commitDuration: new Histogram({
+      name: 'bridge_inbox_commit_seconds',
+      help: 'Duration of one inbox transaction, fsync included',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry]
+    })
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+/** Keeps label cardinality bounded: event names come from the caller. */
+export function eventLabel (event: string | undefined): string {
+  if (event === undefined) return 'unknown'
+  return APPLICATION_EVENTS.has(event) ? event : 'other'
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('metrics', createMetrics())
+
+  /** GET /metrics — Prometheus text format. */
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(app.metrics.registry.contentType)
+    return app.metrics.registry.metrics()
+  })
+}, { name: 'metrics' })

@@ -1,0 +1,85 @@
+/**
+ * Group commit: deliveries that arrive together share one SQLite transaction (one fsync), and
+ * each caller's promise settles only after that transaction has committed.
+ */
+import type { Database } from 'better-sqlite3'
+
+interface Pending<I, O> {
+  item: I
+  resolve: (value: O) => void
+  reject: (err: unknown) => void
+}
+
+export interface GroupCommitOptions {
+  /** Largest number of items in one transaction, to bound the time the event loop is blocked. */
+  maxBatch?: number
+  /** Called after every committed transaction (for metrics). */
+  onCommit?: (size: number, seconds: number) => void
+}
+
+export class ClosedError extends Error {
+  override name = 'ClosedError'
+}
+
+export class GroupCommit<I, O> {
+  readonly #db: Database
+  readonly #apply: (item: I) => O
+  readonly #maxBatch: number
+  readonly #onCommit: (size: number, seconds: number) => void
+  #queue: Array<Pending<I, O>> = []
+  #scheduled = false
+  #closed = false
+
+  /** `apply` runs inside the shared transaction, synchronously, once per item. */
+  constructor (db: Database, apply: (item: I) => O, options: GroupCommitOptions = {}) {
+    this.#db = db
+    this.#apply = apply
+    this.#maxBatch = options.maxBatch ?? 512
+    this.#onCommit = options.onCommit ?? (() => {})
+  }
+
+  submit (item: I): Promise<O> {
+    if (this.#closed) return Promise.reject(new ClosedError('shutting down'))
+    return new Promise<O>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        // After the I/O phase: every request parsed in this turn of the loop joins the batch.
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Commits everything queued so far. Safe to call at any time; synchronous. */
+  flush (): void {
+    this.#scheduled = false
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch)
+      this.#commit(batch)
+    }
+  }
+
+  /** Commits what is queued, then refuses new items. */
+  close (): void {
+    this.flush()
+    this.#closed = true
+  }
+
+  #commit (batch: Array<Pending<I, O>>): void {
+    const started = process.hrtime.bigint()
+    let results: O[]
+    try {
+      results = this.#db.transaction(() => batch.map((p) => this.#apply(p.item))).immediate()
+    } catch (err) {
+      // One bad item must not fail its neighbours: retry them one by one.
+      if (batch.length > 1) {
+        for (const p of batch) this.#commit([p])
+      } else {
+        batch[0]?.reject(err)
+      }
+      return
+    }
+    this.#onCommit(batch.length, Number(process.hrtime.bigint() - started) / 1e9)
+    batch.forEach((p, i) => p.resolve(results[i] as O))
+  }
+}

@@ -1,0 +1,58 @@
+/** The inbox repository: stores each Gupy delivery once, keyed by its id. */
+import type { Database } from 'better-sqlite3'
+
+/** The Gupy events the bridge turns into Rubeus records; others are only acknowledged. */
+export const APPLICATION_EVENTS: ReadonlySet<string> = new Set(['application.created', 'application.moved'])
+
+export type Outcome = 'accepted' | 'duplicate' | 'ignored'
+
+export interface Delivery {
+  eventId: string
+  event: string
+  /** The envelope's `date`, epoch milliseconds. */
+  eventDate: number
+  receivedAt: number
+  /** The raw body as received. Kept only for application events (data minimisation). */
+  body: string
+}
+
+export type DeliveryState = 'received' | 'mapped' | 'failed' | 'ignored'
+
+export interface InboxCounts {
+  byState: Record<DeliveryState, number>
+  lastReceivedAt?: number
+}
+
+export function createInbox (db: Database) {
+  const insert = db.prepare<[string, string, number, number, string, string | null], { seq: number }>(`
+    INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING seq`)
+  const countByState = db.prepare<[], { state: DeliveryState, n: number }>(
+    'SELECT state, count(*) AS n FROM deliveries GROUP BY state')
+  const lastReceived = db.prepare<[], { received_at: number }>(
+    'SELECT received_at FROM deliveries ORDER BY seq DESC LIMIT 1')
+
+  return {
+    /**
+     * Inserts the delivery unless its id is known. Runs inside the caller's transaction.
+     * Returns the outcome and, for a new application event, the row's sequence number.
+     */
+    record (d: Delivery): { outcome: Outcome, seq?: number } {
+      const application = APPLICATION_EVENTS.has(d.event)
+      const row = insert.get(d.eventId, d.event, d.eventDate, d.receivedAt,
+        application ? 'received' : 'ignored', application ? d.body : null)
+      if (row === undefined) return { outcome: 'duplicate' }
+      return application ? { outcome: 'accepted', seq: row.seq } : { outcome: 'ignored' }
+    },
+
+    counts (): InboxCounts {
+      const byState: Record<DeliveryState, number> = { received: 0, mapped: 0, failed: 0, ignored: 0 }
+      for (const { state, n } of countByState.all()) byState[state] = n
+      return { byState, lastReceivedAt: lastReceived.get()?.received_at }
+    }
+  }
+}
+
+export type Inbox = ReturnType<typeof createInbox>

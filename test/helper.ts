@@ -1,0 +1,84 @@
+/** Test helpers: configuration, a temporary database, an app on it, fixtures, and a log sink. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import type { TestContext } from 'node:test'
+import { pino } from 'pino'
+import { buildApp, type App } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { loggerOptions } from '../src/logger.js'
+
+export const SECRET = 'test-secret-0123456789abcdef'
+export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
+export const FEED_TOKEN = 'feed-token-0123456789abcdef'
+
+export const FIXTURES = new URL('../../shared/fixtures/', import.meta.url)
+
+export function fixture (name: string): string {
+  return readFileSync(new URL(name, FIXTURES), 'utf8')
+}
+
+/** A fresh directory removed after the test. */
+export function tempDir (t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-test-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export function testConfig (dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_PATH: join(dir, 'bridge.sqlite'),
+    GUPY_WEBHOOK_SECRETS: `${SECRET},${OTHER_SECRET}`,
+    RUBEUS_FEED_TOKENS: FEED_TOKEN,
+    LOG_LEVEL: 'silent',
+    ...env
+  })
+}
+
+/** Collects every log line written through it, parsed. */
+export function logSink () {
+  const lines: string[] = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter((l: string) => l !== ''))
+      cb()
+    }
+  })
+  return { stream, lines, text: () => lines.join('\n') }
+}
+
+export interface TestApp {
+  app: App
+  dir: string
+  config: Config
+}
+
+/** An app on a real SQLite file in a temporary directory, closed after the test. */
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, logStream?: Writable): Promise<TestApp> {
+  const dir = tempDir(t)
+  const config = testConfig(dir, env)
+  const logger = logStream === undefined ? undefined : pino(loggerOptions('info'), logStream)
+  const app = await buildApp({ config, logger })
+  t.after(() => app.close())
+  await app.ready()
+  return { app, dir, config }
+}
+
+let counter = 0
+
+/** A realistic delivery body: the reconstructed fixture with a fresh id and the given fields. */
+export function delivery (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = JSON.parse(fixture('gupy/application.created.reconstructed.json'))
+  counter++
+  return { ...base, id: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`, ...overrides }
+}
+
+export function postDelivery (app: App, body: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url: '/webhooks/gupy',
+    headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body)
+  })
+}
