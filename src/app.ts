@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
-import { pino } from 'pino'
 import type { Config } from './config.js'
 import { NotFoundError, StoreUnavailableError } from './errors.js'
 import webhook from './gupy/webhook.js'
-import { loggerOptions } from './logger.js'
+import { createLogger } from './logger.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import store from './store/plugin.js'
@@ -32,7 +31,7 @@ const hops = (n: number) => (_address: string, hop: number) => hop < n
 
 export async function buildApp ({ config, logger }: AppOptions) {
   const app = Fastify({
-    loggerInstance: logger ?? pino(loggerOptions(config.LOG_LEVEL)),
+    loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
     genReqId: () => randomUUID(),
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hops(config.TRUST_PROXY) : config.TRUST_PROXY,

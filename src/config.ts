@@ -44,7 +44,9 @@ const trustProxy = z.string().trim().transform((value, ctx): boolean | number | 
 export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  DATABASE_PATH: z.string().min(1).default('./data/bridge.sqlite'),
+  DATABASE_PATH: z.string().min(1)
+    .refine((p) => p !== ':memory:' && !p.startsWith('file:'), 'must be a file path: deliveries are stored durably')
+    .default('./data/bridge.sqlite'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GUPY_WEBHOOK_SECRETS: secretList('GUPY_WEBHOOK_SECRETS').default([]),
   GUPY_ALLOWED_IPS: addressList.default([]),

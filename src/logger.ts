@@ -1,5 +1,5 @@
 /** pino options: JSON lines, credentials and bodies redacted wherever they could appear. */
-import type { LoggerOptions } from 'pino'
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -19,4 +19,12 @@ export function loggerOptions (level: string): LoggerOptions {
     base: { service: 'gupy-rubeus-bridge' },
     timestamp: () => `,"time":"${new Date().toISOString()}"`
   }
+}
+
+/**
+ * The service's logger. Lines are written asynchronously in 4 KiB chunks (flushed on exit) so that
+ * logging costs no system call per request; tests pass their own stream.
+ */
+export function createLogger (level: string, stream?: DestinationStream): Logger {
+  return pino(loggerOptions(level), stream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }))
 }

@@ -1,10 +1,9 @@
 /** The process: environment → configuration → secrets → app → listen; graceful shutdown on signals. */
 import closeWithGrace from 'close-with-grace'
 import { config as loadDotenv } from 'dotenv'
-import { pino } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { loggerOptions } from './logger.js'
+import { createLogger } from './logger.js'
 import { ensureSecrets } from './secrets-file.js'
 
 loadDotenv({ quiet: true })
@@ -18,7 +17,7 @@ try {
   process.exit(1)
 }
 
-const logger = pino(loggerOptions(config.LOG_LEVEL))
+const logger = createLogger(config.LOG_LEVEL)
 const secrets = ensureSecrets(config)
 if (secrets.file !== undefined) {
   logger.info({ file: secrets.file, generated: secrets.generated },

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
-import { pino } from 'pino'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
-import { loggerOptions } from '../src/logger.js'
+import { createLogger } from '../src/logger.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
@@ -58,7 +57,7 @@ export interface TestApp {
 export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, logStream?: Writable): Promise<TestApp> {
   const dir = tempDir(t)
   const config = testConfig(dir, env)
-  const logger = logStream === undefined ? undefined : pino(loggerOptions('info'), logStream)
+  const logger = logStream === undefined ? undefined : createLogger('info', logStream)
   const app = await buildApp({ config, logger })
   t.after(() => app.close())
   await app.ready()

@@ -1,14 +1,14 @@
-/** The SQLite store as a Fastify decorator: database, inbox and the group-commit ingest path. */
+/** The SQLite store as a Fastify decorator: a read connection, the inbox, and the durable ingest path. */
 import fp from 'fastify-plugin'
 import { openDatabase, type Database } from './database.js'
-import { GroupCommit } from './group-commit.js'
-import { createInbox, type Delivery, type Inbox, type Outcome } from './inbox.js'
+import { createInbox, type Inbox } from './inbox.js'
+import { Writer } from './writer.js'
 
 export interface Store {
   db: Database
   inbox: Inbox
-  /** Stores a delivery durably; resolves once its transaction has committed. */
-  ingest: GroupCommit<Delivery, Outcome>
+  /** Stores a delivery durably (writer thread, group commit); resolves once committed. */
+  ingest: Writer
 }
 
 declare module 'fastify' {
@@ -18,19 +18,20 @@ declare module 'fastify' {
 }
 
 export default fp<{ databasePath: string }>(async (app, opts) => {
-  const db = openDatabase(opts.databasePath)
+  const db = openDatabase(opts.databasePath) // applies migrations before the writer starts
   const inbox = createInbox(db)
-  const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d).outcome, {
+  const ingest = new Writer(opts.databasePath, {
     onCommit: (size, seconds) => {
       app.metrics.commitSize.observe(size)
       app.metrics.commitDuration.observe(seconds)
     }
   })
+  ingest.start()
   app.decorate('store', { db, inbox, ingest })
 
   // Runs after the server has stopped accepting and in-flight requests have finished.
   app.addHook('onClose', async () => {
-    ingest.close()
+    await ingest.close()
     db.close()
   })
 }, { name: 'store', dependencies: ['metrics'] })

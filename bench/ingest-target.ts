@@ -1,0 +1,36 @@
+/**
+ * A benchmark target in its own process: `bridge` (the real app, durable SQLite, synchronous=FULL)
+ * or `bare` (a Fastify route that parses the same body and answers without storing).
+ * Prints `listening <port>` once ready.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import { pino } from 'pino'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+
+const mode = process.argv[2]
+let app
+
+if (mode === 'bridge') {
+  const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'bridge-bench-'))
+  const config = loadConfig({ DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: 'bench-secret-0123456789', RUBEUS_FEED_TOKENS: 'bench-token-0123456789' })
+  // Production logging (one JSON line per request), written to a discarded stream.
+  app = await buildApp({ config, logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })) })
+} else if (mode === 'bare') {
+  app = Fastify()
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => parseJson(request, body.toString(), done))
+  app.post('/webhooks/gupy', async (request) => ({ status: 'accepted', id: (request.body as { id: string }).id }))
+} else {
+  throw new Error('usage: ingest-target.ts bridge|bare [dir]')
+}
+
+await app.listen({ port: 0, host: '127.0.0.1' })
+const address = app.server.address()
+process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`)
+process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })

@@ -1,0 +1,103 @@
+/**
+ * Ingest benchmark: unique realistic deliveries over loopback with keep-alive, against the real
+ * bridge (durable commit) and, in the same run, a bare Fastify route that only parses the body.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import autocannon from 'autocannon'
+import Database from 'better-sqlite3'
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const DURATION = Number(process.env.BENCH_DURATION ?? 10)
+const SECRET = 'bench-secret-0123456789'
+
+const template = readFileSync(new URL('../../shared/fixtures/gupy/application.created.reconstructed.json', import.meta.url), 'utf8')
+  .replace('"0b6f8f2e-3c1d-4a8e-9f57-2d1c6b7a9e01"', '"@ID@"')
+  .replace('"2025-07-01T12:00:00.000Z"', '"@DATE@"')
+  .replace('john.doe@example.com', 'candidate@ID@@example.com')
+const parts = template.split(/@ID@|@DATE@/)
+
+let counter = 0
+function nextBody (run: string): string {
+  counter++
+  const id = `${run}-${counter}`
+  const date = new Date(Date.UTC(2025, 6, 1) + counter * 1000).toISOString()
+  return parts[0] + id + parts[1] + date + parts[2] + String(counter) + parts[3]
+}
+
+async function startTarget (mode: string, dir?: string): Promise<{ child: ChildProcess, port: number }> {
+  const args = ['--import', 'tsx', new URL('./ingest-target.ts', import.meta.url).pathname, mode]
+  if (dir !== undefined) args.push(dir)
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout! })
+  for await (const line of lines) {
+    const m = /^listening (\d+)$/.exec(line)
+    if (m !== null) return { child, port: Number(m[1]) }
+  }
+  throw new Error(`${mode} target did not start`)
+}
+
+async function stopTarget (child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM')
+  await once(child, 'exit')
+}
+
+interface Result { mode: string, rps: number, p50: number, p99: number, ok: number, errors: number }
+
+async function load (mode: string, port: number, seconds: number): Promise<Result> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{
+      method: 'POST',
+      path: '/webhooks/gupy',
+      headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+      // a Buffer: autocannon would count a string's characters, not its UTF-8 bytes, in Content-Length
+      setupRequest: (req) => ({ ...req, body: Buffer.from(nextBody(mode)) as unknown as string })
+    }]
+  })
+  return {
+    mode,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    errors: result.errors + result.non2xx + result.timeouts
+  }
+}
+
+async function measure (mode: string, dir?: string): Promise<Result> {
+  const { child, port } = await startTarget(mode, dir)
+  try {
+    await load(mode, port, 2) // warm-up: JIT, page cache, WAL file growth
+    return await load(mode, port, DURATION)
+  } finally {
+    await stopTarget(child)
+  }
+}
+
+export async function runIngestBenchmark (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
+  try {
+    console.log(`ingest: ${CONNECTIONS} connections, ${DURATION} s per target, unique ~2.4 KB deliveries, keep-alive, loopback`)
+    const bare = await measure('bare')
+    const bridge = await measure('bridge', dir)
+    const db = new Database(join(dir, 'bridge.sqlite'), { readonly: true })
+    const stored = db.prepare('SELECT count(*) FROM deliveries').pluck().get() as number
+    const sync = new Database(join(dir, 'bridge.sqlite')).pragma('journal_mode', { simple: true })
+    db.close()
+    for (const r of [bare, bridge]) {
+      console.log(`  ${r.mode.padEnd(6)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   2xx ${r.ok}   errors ${r.errors}`)
+    }
+    console.log(`  bridge stored ${stored} deliveries (journal ${String(sync)}, synchronous=FULL); every 2xx is a committed row: ${stored >= bridge.ok ? 'yes' : 'NO'}`)
+    const ratio = bridge.rps / bare.rps
+    console.log(`  ratio bridge/bare: ${ratio.toFixed(2)} (target >= 0.40)   bridge p99 ${bridge.p99} ms (target < 50 ms)`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

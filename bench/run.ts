@@ -1,0 +1,10 @@
+/** `npm run bench [-- ingest|feed]`: the service's benchmarks, each against a baseline measured in the same run. */
+import { runIngestBenchmark } from './ingest.js'
+
+const parts: Record<string, () => Promise<void>> = { ingest: runIngestBenchmark }
+const wanted = process.argv.slice(2)
+for (const name of wanted.length > 0 ? wanted : Object.keys(parts)) {
+  const part = parts[name]
+  if (part === undefined) throw new Error(`unknown benchmark "${name}"; choose from ${Object.keys(parts).join(', ')}`)
+  await part()
+}

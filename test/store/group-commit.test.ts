@@ -1,0 +1,69 @@
+/** Group commit: one transaction for what arrives together, each caller answered after its commit. */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { GroupCommit } from '../../src/store/group-commit.js'
+import { tempDir } from '../helper.js'
+
+function setup (t: Parameters<typeof tempDir>[0]) {
+  const file = join(tempDir(t), 'gc.sqlite')
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE items (v TEXT PRIMARY KEY) STRICT')
+  t.after(() => db.close())
+  const insert = db.prepare('INSERT INTO items (v) VALUES (?) ON CONFLICT DO NOTHING RETURNING v')
+  const commits: number[] = []
+  const gc = new GroupCommit(db, (v: string) => {
+    if (v === 'poison') throw new Error('poisoned item')
+    return insert.get(v) === undefined ? 'duplicate' : 'new'
+  }, { onCommit: (size) => commits.push(size) })
+  return { file, db, gc, commits }
+}
+
+describe('GroupCommit', () => {
+  test('items submitted together share one transaction and see each other', async (t) => {
+    const { gc, commits } = setup(t)
+    const results = await Promise.all(['a', 'b', 'a', 'c'].map((v) => gc.submit(v)))
+    assert.deepEqual(results, ['new', 'new', 'duplicate', 'new'])
+    assert.deepEqual(commits, [4])
+  })
+
+  test('a caller is answered only after the data is visible to another connection', async (t) => {
+    const { file, gc } = setup(t)
+    const reader = new Database(file, { readonly: true })
+    t.after(() => reader.close())
+    const pending = gc.submit('x')
+    assert.equal(reader.prepare('SELECT count(*) FROM items').pluck().get(), 0)
+    await pending
+    assert.equal(reader.prepare('SELECT count(*) FROM items').pluck().get(), 1)
+  })
+
+  test('a failing item is rejected alone; its neighbours are committed', async (t) => {
+    const { db, gc } = setup(t)
+    const results = await Promise.allSettled(['a', 'poison', 'b'].map((v) => gc.submit(v)))
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+    assert.deepEqual(db.prepare('SELECT v FROM items ORDER BY v').pluck().all(), ['a', 'b'])
+  })
+
+  test('when the database is locked by another writer every caller is rejected and nothing is half-written', async (t) => {
+    const { file, db, gc } = setup(t)
+    db.pragma('busy_timeout = 50')
+    const locker = new Database(file)
+    t.after(() => locker.close())
+    locker.exec('BEGIN IMMEDIATE')
+    const results = await Promise.allSettled(['a', 'b'].map((v) => gc.submit(v)))
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+    locker.exec('ROLLBACK')
+    assert.equal(await gc.submit('a'), 'new')
+  })
+
+  test('close commits what is queued, then refuses new items', async (t) => {
+    const { db, gc } = setup(t)
+    const queued = gc.submit('late')
+    gc.close()
+    assert.equal(db.prepare('SELECT count(*) FROM items').pluck().get(), 1)
+    assert.equal(await queued, 'new')
+    await assert.rejects(gc.submit('after'), { name: 'ClosedError' })
+  })
+})

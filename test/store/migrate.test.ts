@@ -1,0 +1,79 @@
+/** Migrations: applied in order on a fresh database, skipped when applied, rolled back when broken. */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
+import { openDatabase } from '../../src/store/database.js'
+import { loadMigrations, migrate, schemaVersion } from '../../src/store/migrate.js'
+import { tempDir } from '../helper.js'
+
+function migrationsDir (t: Parameters<typeof tempDir>[0], files: Record<string, string>): URL {
+  const dir = join(tempDir(t), 'migrations')
+  mkdirSync(dir)
+  for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql)
+  return pathToFileURL(dir + '/')
+}
+
+describe('migrations', () => {
+  test('a fresh database gets every migration, WAL and synchronous=FULL', (t) => {
+    const file = join(tempDir(t), 'nested', 'bridge.sqlite')
+    const db = openDatabase(file)
+    t.after(() => db.close())
+    const latest = loadMigrations().at(-1)?.version
+    assert.ok(latest !== undefined && latest >= 1)
+    assert.equal(schemaVersion(db), latest)
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+    assert.equal(db.pragma('synchronous', { simple: true }), 2) // FULL
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1)
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()
+    assert.ok(tables.includes('deliveries'))
+  })
+
+  test('reopening an existing database keeps its data and applies nothing twice', (t) => {
+    const file = join(tempDir(t), 'bridge.sqlite')
+    const first = openDatabase(file)
+    first.prepare("INSERT INTO deliveries (event_id, event, event_date, received_at, state) VALUES ('a', 'x', 1, 1, 'ignored')").run()
+    first.close()
+    const again = openDatabase(file)
+    t.after(() => again.close())
+    assert.equal(again.prepare('SELECT count(*) FROM deliveries').pluck().get(), 1)
+    assert.deepEqual(migrate(again), [])
+  })
+
+  test('applies only the migrations above the current version, in order', (t) => {
+    const dir = migrationsDir(t, {
+      '0001_a.sql': 'CREATE TABLE a (x INTEGER) STRICT;',
+      '0002_b.sql': 'CREATE TABLE b (y INTEGER) STRICT; INSERT INTO a VALUES (2);'
+    })
+    const db = new Database(':memory:')
+    t.after(() => db.close())
+    assert.deepEqual(migrate(db, loadMigrations(new URL('./', dir)).slice(0, 1)), [1])
+    assert.deepEqual(migrate(db, loadMigrations(dir)), [2])
+    assert.equal(schemaVersion(db), 2)
+    assert.equal(db.prepare('SELECT x FROM a').pluck().get(), 2)
+  })
+
+  test('a failing migration is rolled back entirely and leaves the version unchanged', (t) => {
+    const dir = migrationsDir(t, {
+      '0001_a.sql': 'CREATE TABLE a (x INTEGER) STRICT;',
+      '0002_broken.sql': 'CREATE TABLE b (y INTEGER) STRICT; INSERT INTO missing VALUES (1);'
+    })
+    const db = new Database(':memory:')
+    t.after(() => db.close())
+    assert.throws(() => migrate(db, loadMigrations(dir)), /no such table: missing/)
+    assert.equal(schemaVersion(db), 1)
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()
+    assert.deepEqual(tables, ['a'])
+  })
+
+  test('refuses a database from a newer build and a gap in the numbering', (t) => {
+    const db = new Database(':memory:')
+    t.after(() => db.close())
+    db.pragma('user_version = 999')
+    assert.throws(() => migrate(db), /schema version 999 is newer/)
+    const gap = migrationsDir(t, { '0001_a.sql': 'SELECT 1;', '0003_c.sql': 'SELECT 1;' })
+    assert.throws(() => loadMigrations(gap), /0003_c\.sql is out of sequence/)
+  })
+})
