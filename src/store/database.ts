@@ -1,5 +1,5 @@
 /** Opens the SQLite file with the pragmas a durable inbox needs, and brings its schema up to date. */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { migrate } from './migrate.js'
@@ -13,7 +13,8 @@ export interface OpenOptions {
 }
 
 export function openDatabase (file: string, options: OpenOptions = {}): Database.Database {
-  if (file !== ':memory:' && !options.readonly) mkdirSync(dirname(file), { recursive: true })
+  if (options.readonly && !existsSync(file)) throw new Error(`no database at ${file}: has the service been started with this DATABASE_PATH?`)
+  if (!options.readonly) mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`)
