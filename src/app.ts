@@ -46,14 +46,14 @@ export async function buildApp ({ config, logger }: AppOptions) {
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: they run on every request, and cost less than async ones.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    if (closing) {
-      reply.header('connection', 'close')
-      throw new StoreUnavailableError('shutting down')
-    }
+    if (!closing) return done()
+    reply.header('connection', 'close')
+    done(new StoreUnavailableError('shutting down'))
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info({
       method: request.method,
       path: request.url.split('?', 1)[0],
@@ -62,6 +62,7 @@ export async function buildApp ({ config, logger }: AppOptions) {
       ip: request.ip,
       ...request.logFields
     }, 'request')
+    done()
   })
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

@@ -44,7 +44,8 @@ export const EnvelopeSchema = z.object({
   })
 }, { error: 'must be a JSON object with id, event and date' })
 
-export const AckSchema = z.object({
-  status: z.enum(['accepted', 'duplicate', 'ignored']),
-  id: z.string()
-})
+/** The answer to Gupy. */
+export interface Ack {
+  status: 'accepted' | 'duplicate' | 'ignored'
+  id: string
+}

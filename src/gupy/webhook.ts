@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import { ForbiddenAddressError, StoreUnavailableError, UnauthorizedError } from '../errors.js'
 import { eventLabel } from '../ops/metrics.js'
-import { AckSchema, EnvelopeSchema } from './envelope.js'
+import { EnvelopeSchema, type Ack } from './envelope.js'
 import { addressAllowlist, matchesAnySecret, presentedSecret, secretDigests } from './auth.js'
 
 export interface WebhookOptions {
@@ -36,25 +36,27 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
   })
 
   // Before the body is read: a stranger costs nothing and stores nothing.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!allowed(request.ip)) throw new ForbiddenAddressError()
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!allowed(request.ip)) return done(new ForbiddenAddressError())
     const secret = presentedSecret(request.headers.authorization)
     if (secret === undefined || !matchesAnySecret(secret, secrets)) {
       reply.header('www-authenticate', 'Bearer realm="gupy-webhooks"')
-      throw new UnauthorizedError()
+      return done(new UnauthorizedError())
     }
+    done()
   })
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     app.metrics.webhookDuration.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000)
     if (reply.statusCode < 500 && reply.statusCode >= 400) {
       app.metrics.deliveries.inc({ event: eventLabel(request.logFields?.event as string | undefined), outcome: 'rejected' })
     }
+    done()
   })
 
   app.post('/webhooks/gupy', {
     bodyLimit: opts.bodyLimit,
-    schema: { body: EnvelopeSchema, response: { 200: AckSchema } }
+    schema: { body: EnvelopeSchema } // the answer is built below from two known strings: no serializer needed
   }, async (request) => {
     const { id, event, date } = request.body
     const fields = { eventId: id, event: eventLabel(event), bytes: request.rawBody?.length ?? 0 }
@@ -71,7 +73,8 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
     }
     request.logFields = { ...fields, outcome }
     app.metrics.deliveries.inc({ event: fields.event, outcome })
-    return { status: outcome, id }
+    const ack: Ack = { status: outcome, id }
+    return ack
   })
 }
 

@@ -24,7 +24,7 @@ export interface WriterOptions {
 const FROM_SOURCE = extname(fileURLToPath(import.meta.url)) === '.ts'
 
 /** The compiled thread, or, when run from source (tests, tsx), a bootstrap that registers tsx first. */
-function startWorker (workerData: unknown): Worker {
+function startWorker (workerData: { databasePath: string, role: 'write' | 'checkpoint' }): Worker {
   if (!FROM_SOURCE) return new Worker(new URL('./writer-worker.js', import.meta.url), { workerData })
   const entry = new URL('./writer-worker.ts', import.meta.url).href
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
@@ -42,6 +42,7 @@ export class Writer {
   readonly #maxBatch: number
   readonly #onCommit: (size: number, seconds: number) => void
   #worker: Worker | undefined
+  #checkpointer: Worker | undefined
   #queue: Pending[] = []
   /** Batches sent to the writer and not yet answered, by batch number. */
   #inFlight = new Map<number, Pending[]>()
@@ -56,9 +57,10 @@ export class Writer {
     this.#onCommit = options.onCommit ?? (() => {})
   }
 
-  /** Starts the writer thread now rather than on the first delivery. */
+  /** Starts the writer thread now rather than on the first delivery, and the WAL checkpointer. */
   start (): void {
     this.#workerThread()
+    this.#checkpointer ??= startWorker({ databasePath: this.#databasePath, role: 'checkpoint' })
   }
 
   submit (item: Delivery): Promise<Outcome> {
@@ -75,13 +77,14 @@ export class Writer {
     if (this.#inFlight.size > 0 || this.#queue.length > 0) {
       await new Promise<void>((resolve) => { this.#drained = resolve })
     }
-    const worker = this.#worker
+    const workers = [this.#worker, this.#checkpointer].filter((w) => w !== undefined)
     this.#worker = undefined
-    if (worker !== undefined) {
+    this.#checkpointer = undefined
+    await Promise.all(workers.map(async (worker) => {
       const exited = new Promise((resolve) => worker.once('exit', resolve))
       worker.postMessage('close')
       await exited
-    }
+    }))
   }
 
   #schedule (): void {
@@ -106,7 +109,7 @@ export class Writer {
 
   #workerThread (): Worker {
     if (this.#worker !== undefined) return this.#worker
-    const worker = startWorker({ databasePath: this.#databasePath })
+    const worker = startWorker({ databasePath: this.#databasePath, role: 'write' })
     worker.on('message', (response: WriterResponse) => this.#settle(response))
     worker.on('error', (err) => this.#fail(worker, err))
     worker.on('exit', () => this.#fail(worker, new StoreError('the writer thread stopped', 'WriterExited')))
