@@ -55,11 +55,15 @@ export interface TestApp {
 
 /** An app on a real SQLite file in a temporary directory, closed after the test. */
 export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, logStream?: Writable): Promise<TestApp> {
-  const dir = tempDir(t)
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-test-'))
   const config = testConfig(dir, env)
   const logger = logStream === undefined ? undefined : createLogger('info', logStream)
   const app = await buildApp({ config, logger })
-  t.after(() => app.close())
+  // Close first, then remove the files: one hook, so the order cannot vary between Node versions.
+  t.after(async () => {
+    await app.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
   await app.ready()
   return { app, dir, config }
 }

@@ -1,9 +1,11 @@
 /** Liveness and readiness probes. */
 import type { FastifyPluginAsync } from 'fastify'
-import { loadMigrations, schemaVersion } from '../store/migrate.js'
+import { loadMigrations } from '../store/migrate.js'
 
 const health: FastifyPluginAsync = async (app) => {
   const expectedVersion = loadMigrations().at(-1)?.version ?? 0
+  // Prepared once: readiness is polled often, and statements are best not left to the GC.
+  const userVersion = app.store.db.prepare('PRAGMA user_version').pluck()
   let closing = false
   app.addHook('preClose', async () => { closing = true })
 
@@ -15,7 +17,7 @@ const health: FastifyPluginAsync = async (app) => {
     const problems: string[] = []
     if (closing) problems.push('shutting down')
     try {
-      const version = schemaVersion(app.store.db)
+      const version = userVersion.get() as number
       if (version !== expectedVersion) problems.push(`schema version ${version}, expected ${expectedVersion}`)
     } catch {
       problems.push('database unavailable')

@@ -1,14 +1,14 @@
-/** The SQLite store as a Fastify decorator: a read connection, the inbox, and the durable ingest path. */
+/** The SQLite store as a Fastify decorator: the database, the inbox, and the durable ingest path. */
 import fp from 'fastify-plugin'
 import { openDatabase, type Database } from './database.js'
-import { createInbox, type Inbox } from './inbox.js'
-import { Writer } from './writer.js'
+import { GroupCommit } from './group-commit.js'
+import { createInbox, type Delivery, type Inbox, type Outcome } from './inbox.js'
 
 export interface Store {
   db: Database
   inbox: Inbox
-  /** Stores a delivery durably (writer thread, group commit); resolves once committed. */
-  ingest: Writer
+  /** Stores a delivery durably (group commit); resolves once its transaction has committed. */
+  ingest: GroupCommit<Delivery, Outcome>
 }
 
 declare module 'fastify' {
@@ -18,20 +18,19 @@ declare module 'fastify' {
 }
 
 export default fp<{ databasePath: string }>(async (app, opts) => {
-  const db = openDatabase(opts.databasePath) // applies migrations before the writer starts
+  const db = openDatabase(opts.databasePath)
   const inbox = createInbox(db)
-  const ingest = new Writer(opts.databasePath, {
+  const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d).outcome, {
     onCommit: (size, seconds) => {
       app.metrics.commitSize.observe(size)
       app.metrics.commitDuration.observe(seconds)
     }
   })
-  ingest.start()
   app.decorate('store', { db, inbox, ingest })
 
   // Runs after the server has stopped accepting and in-flight requests have finished.
   app.addHook('onClose', async () => {
-    await ingest.close()
+    ingest.close()
     db.close()
   })
 }, { name: 'store', dependencies: ['metrics'] })
