@@ -1,7 +1,7 @@
 /** Logs: one JSON line per request with an id, and no secret or personal data anywhere in them. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import Database from 'better-sqlite3'
+import { Database } from '../src/store/sqlite.js'
 import { OTHER_SECRET, SECRET, buildTestApp, fixture, logSink, postDelivery } from './helper.js'
 
 test('a full delivery flow logs one line per request and never a secret, CPF, e-mail, phone or name', async (t) => {

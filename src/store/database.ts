@@ -1,10 +1,10 @@
 /** Opens the SQLite file with the pragmas a durable inbox needs, and brings its schema up to date. */
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import { Database } from './sqlite.js'
 import { migrate } from './migrate.js'
 
-export type { Database } from 'better-sqlite3'
+export { Database } from './sqlite.js'
 
 export interface OpenOptions {
   /** How long a write waits for a lock held by another process (a CLI command) before failing. */
@@ -12,7 +12,7 @@ export interface OpenOptions {
   readonly?: boolean
 }
 
-export function openDatabase (file: string, options: OpenOptions = {}): Database.Database {
+export function openDatabase (file: string, options: OpenOptions = {}): Database {
   if (options.readonly && !existsSync(file)) throw new Error(`no database at ${file}: has the service been started with this DATABASE_PATH?`)
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })

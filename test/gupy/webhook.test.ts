@@ -1,10 +1,10 @@
 /** POST /webhooks/gupy through inject(): every answer the contract names, and what each one stores. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import Database from 'better-sqlite3'
+import { Database } from '../../src/store/sqlite.js'
 import { OTHER_SECRET, SECRET, buildTestApp, delivery, fixture, postDelivery } from '../helper.js'
 
-const countRows = (app: { store: { db: Database.Database } }) =>
+const countRows = (app: { store: { db: Database } }) =>
   app.store.db.prepare('SELECT count(*) FROM deliveries').pluck().get()
 
 describe('POST /webhooks/gupy', () => {

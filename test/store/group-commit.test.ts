@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import { Database } from '../../src/store/sqlite.js'
 import { GroupCommit } from '../../src/store/group-commit.js'
 import { tempDir } from '../helper.js'
 
