@@ -1,0 +1,96 @@
+/** Crash test: a server killed with SIGKILL under load loses no delivery it answered 200. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+import { Database } from '../src/store/sqlite.js'
+import { SECRET, FEED_TOKEN, delivery, tempDir } from './helper.js'
+
+const SERVER = new URL('../src/server.ts', import.meta.url).pathname
+
+async function freePort (): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as { port: number }
+  probe.close()
+  await once(probe, 'close')
+  return port
+}
+
+async function startServer (databasePath: string): Promise<{ child: ChildProcess, url: string }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: databasePath, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  for (let attempt = 0; ; attempt++) {
+    assert.ok(attempt < 200 && child.exitCode === null, 'the server starts within 20 s')
+    try {
+      const res = await request(`http://127.0.0.1:${port}/healthz`)
+      await res.body.dump()
+      if (res.statusCode === 200) break
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { child, url: `http://127.0.0.1:${port}/webhooks/gupy` }
+}
+
+async function post (url: string, dispatcher: Agent, body: string): Promise<{ status: number, outcome?: string }> {
+  const res = await request(url, { method: 'POST', dispatcher, headers: { authorization: `Bearer ${SECRET}` }, body, headersTimeout: 10_000, bodyTimeout: 10_000 })
+  const json = await res.body.json() as { status?: string }
+  return { status: res.statusCode, outcome: json.status }
+}
+
+test('after SIGKILL under load, every delivery answered 200 is stored, and re-sending it is a duplicate', async (t) => {
+  const databasePath = join(tempDir(t), 'bridge.sqlite')
+  const agent = new Agent({ connections: 24, keepAliveTimeout: 10, keepAliveMaxTimeout: 10 })
+  t.after(() => agent.close())
+
+  const { child, url } = await startServer(databasePath)
+  t.after(() => child.kill('SIGKILL'))
+  const acknowledged = new Map<string, string>()
+  const failed: string[] = []
+  let killed = false
+  const exited = once(child, 'exit')
+
+  await Promise.all(Array.from({ length: 24 }, async () => {
+    while (!killed) {
+      const body = delivery()
+      const text = JSON.stringify(body)
+      try {
+        const res = await post(url, agent, text)
+        if (res.status === 200 && res.outcome === 'accepted') acknowledged.set(body.id as string, text)
+        else failed.push(text)
+      } catch {
+        failed.push(text) // cut off by the kill: may or may not have been stored
+      }
+      if (acknowledged.size >= 400 && !killed) {
+        killed = true
+        child.kill('SIGKILL') // while the other senders' requests are in flight
+      }
+    }
+  }))
+  await exited
+  t.diagnostic(`${acknowledged.size} acknowledged before SIGKILL, ${failed.length} cut off`)
+  assert.ok(acknowledged.size >= 400)
+
+  const db = new Database(databasePath, { readonly: true })
+  const has = db.prepare('SELECT 1 FROM deliveries WHERE event_id = ?').pluck()
+  const missing = [...acknowledged.keys()].filter((id) => has.get(id) === undefined)
+  db.close()
+  assert.deepEqual(missing, [], 'no acknowledged delivery is lost')
+
+  const restarted = await startServer(databasePath)
+  t.after(() => restarted.child.kill('SIGKILL'))
+  for (const text of acknowledged.values()) {
+    assert.deepEqual(await post(restarted.url, agent, text), { status: 200, outcome: 'duplicate' })
+  }
+  for (const text of failed) {
+    const res = await post(restarted.url, agent, text)
+    assert.equal(res.status, 200)
+    assert.ok(res.outcome === 'accepted' || res.outcome === 'duplicate')
+  }
+})
