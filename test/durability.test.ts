@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { Database } from '../src/store/sqlite.js'
@@ -93,4 +94,41 @@ test('after SIGKILL under load, every delivery answered 200 is stored, and re-se
     assert.equal(res.status, 200)
     assert.ok(res.outcome === 'accepted' || res.outcome === 'duplicate')
   }
+})
+
+test('SIGTERM under load: in-flight deliveries are answered and stored, the database closes cleanly, exit code 0', async (t) => {
+  const databasePath = join(tempDir(t), 'bridge.sqlite')
+  const agent = new Agent({ connections: 16, keepAliveTimeout: 10, keepAliveMaxTimeout: 10 })
+  t.after(() => agent.close())
+  const { child, url } = await startServer(databasePath)
+  t.after(() => child.kill('SIGKILL'))
+  const exited = once(child, 'exit')
+
+  const acknowledged: string[] = []
+  let stopping = false
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (!stopping) {
+      const body = delivery()
+      try {
+        const res = await post(url, agent, JSON.stringify(body))
+        if (res.status === 200) acknowledged.push(body.id as string)
+        else assert.equal(res.status, 503, 'late requests are refused with 503, never lost')
+      } catch {
+        break // the server has closed the connection
+      }
+      if (acknowledged.length >= 200 && !stopping) {
+        stopping = true
+        child.kill('SIGTERM')
+      }
+    }
+  }))
+  const [code] = await exited
+  assert.equal(code, 0)
+  assert.ok(!existsSync(`${databasePath}-wal`), 'a clean close checkpoints and removes the WAL')
+
+  const db = new Database(databasePath, { readonly: true })
+  const has = db.prepare('SELECT 1 FROM deliveries WHERE event_id = ?').pluck()
+  assert.deepEqual(acknowledged.filter((id) => has.get(id) === undefined), [])
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok')
+  db.close()
 })
