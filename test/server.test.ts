@@ -1,0 +1,236 @@
+/** The server as a real process: configuration errors, generated secrets, `.env`, and graceful shutdown on signals. */
+import { describe, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { Agent, request } from 'undici'
+import { EnvSchema } from '../src/config.js'
+import { Database } from '../src/store/sqlite.js'
+import { FEED_TOKEN, SECRET, delivery, tempDir } from './helper.js'
+
+const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+/** tsx's loader as an absolute URL: every child runs with a temporary directory as its cwd. */
+const TSX = import.meta.resolve('tsx')
+
+interface Exit { code: number | null, signal: NodeJS.Signals | null }
+
+interface Child {
+  child: ChildProcess
+  exited: Promise<Exit>
+  stdout: () => string
+  stderr: () => string
+}
+
+async function freePort (): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as { port: number }
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms / 1000} s`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Runs `src/server.ts` in `cwd` with only the given service variables (none inherited from the parent). */
+function spawnServer (t: TestContext, cwd: string, env: Record<string, string>): Child {
+  const clean: NodeJS.ProcessEnv = { ...process.env }
+  for (const key of [...Object.keys(EnvSchema.shape), 'NODE_TEST_CONTEXT']) delete clean[key]
+  const child = spawn(process.execPath, ['--import', TSX, SERVER], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  // 'close', not 'exit': by then both pipes have been read to the end.
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  return { child, exited, stdout: () => stdout, stderr: () => stderr }
+}
+
+/** Waits until the server answers GET /healthz with 200 on the port. */
+async function ready (server: Child, port: number): Promise<string> {
+  const base = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const { child } = server
+    if (child.exitCode !== null || child.signalCode !== null) assert.fail(`the server exited while starting:\n${server.stderr()}${server.stdout()}`)
+    if (Date.now() > deadline) assert.fail(`the server did not answer /healthz within 30 s:\n${server.stderr()}`)
+    try {
+      const res = await request(`${base}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 })
+      await res.body.dump()
+      if (res.statusCode === 200) return base
+    } catch {} // not listening yet
+    await sleep(50)
+  }
+}
+
+async function startServer (t: TestContext, cwd: string, env: Record<string, string>) {
+  const port = await freePort()
+  const server = spawnServer(t, cwd, { PORT: String(port), HOST: '127.0.0.1', ...env })
+  return { ...server, base: await ready(server, port) }
+}
+
+/** Sends the signal and waits for the process to end and its output to be read. */
+async function stop (server: Child, signal: NodeJS.Signals): Promise<Exit> {
+  server.child.kill(signal)
+  return await within(server.exited, 15_000, `the exit after ${signal}`)
+}
+
+async function post (base: string, body: string, secret = SECRET, dispatcher?: Agent) {
+  const res = await request(`${base}/webhooks/gupy`, {
+    method: 'POST',
+    dispatcher,
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000
+  })
+  const text = await res.body.text()
+  let json: { status?: string, id?: string } = {}
+  try {
+    json = JSON.parse(text)
+  } catch {}
+  return { status: res.statusCode, outcome: json.status, retryAfter: res.headers['retry-after'] }
+}
+
+function logLines (stdout: string): Array<Record<string, unknown>> {
+  return stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+/** After a clean close, SQLite has checkpointed the WAL into the database and removed it (or left it empty). */
+function assertWalCheckpointed (databasePath: string): void {
+  const wal = `${databasePath}-wal`
+  assert.ok(!existsSync(wal) || statSync(wal).size === 0, 'the WAL is gone or empty after a clean close')
+}
+
+function openStored (databasePath: string) {
+  const db = new Database(databasePath, { readonly: true, fileMustExist: true })
+  const has = db.prepare('SELECT 1 FROM deliveries WHERE event_id = ?').pluck()
+  return { db, has: (id: string) => has.get(id) !== undefined }
+}
+
+describe('server process', () => {
+  test('invalid configuration exits non-zero, names every bad variable on its own line and never echoes the secret', async (t) => {
+    const dir = tempDir(t)
+    const shortSecret = 'sh0rt-S3cr3t'
+    const server = spawnServer(t, dir, {
+      DATABASE_PATH: join(dir, 'data', 'bridge.sqlite'),
+      PORT: 'abc',
+      GUPY_WEBHOOK_SECRETS: shortSecret,
+      GUPY_ALLOWED_IPS: 'not-an-ip',
+      LOG_LEVEL: 'loud'
+    })
+    const exit = await within(server.exited, 20_000, 'the exit on invalid configuration')
+    assert.equal(exit.signal, null)
+    assert.notEqual(exit.code, 0)
+
+    const lines = server.stderr().split('\n')
+    assert.ok(lines.includes('Invalid configuration:'), server.stderr())
+    const problems = lines.filter((line) => line.startsWith('  - '))
+    assert.deepEqual(problems.map((line) => /^ {2}- (\w+): \S/.exec(line)?.[1]).sort(),
+      ['GUPY_ALLOWED_IPS', 'GUPY_WEBHOOK_SECRETS', 'LOG_LEVEL', 'PORT'], 'one line per problem, naming its variable')
+    assert.ok(!server.stderr().includes(shortSecret) && !server.stdout().includes(shortSecret), 'the secret value is not echoed')
+    assert.equal(server.stdout(), '', 'nothing is logged: the process stopped before starting anything')
+    assert.ok(!existsSync(join(dir, 'data')), 'no database or secrets file is created')
+  })
+
+  test('without configured secrets, the first start generates a 0600 secrets file beside the database and later starts reuse it', async (t) => {
+    const dir = tempDir(t)
+    const databasePath = join(dir, 'data', 'bridge.sqlite')
+    const secretsFile = join(dir, 'data', 'bridge-secrets.json')
+    const env = { DATABASE_PATH: databasePath, LOG_LEVEL: 'info' }
+
+    const first = await startServer(t, dir, env)
+    assert.equal(statSync(secretsFile).mode & 0o777, 0o600)
+    const content = readFileSync(secretsFile, 'utf8')
+    const stored = JSON.parse(content) as Record<string, string>
+    assert.deepEqual(Object.keys(stored).sort(), ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'])
+    const secret = stored.GUPY_WEBHOOK_SECRETS ?? ''
+    const token = stored.RUBEUS_FEED_TOKENS ?? ''
+    assert.ok(secret.length >= 32 && token.length >= 32 && secret !== token)
+    assert.deepEqual(await stop(first, 'SIGTERM'), { code: 0, signal: null })
+
+    const firstLog = logLines(first.stdout()).find((l) => l.file !== undefined)
+    assert.equal(firstLog?.file, secretsFile, 'the log names the secrets file')
+    assert.deepEqual(firstLog?.generated, ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'])
+
+    const second = await startServer(t, dir, env)
+    assert.equal(readFileSync(secretsFile, 'utf8'), content, 'the second start leaves the file as it was')
+    assert.deepEqual(await post(second.base, JSON.stringify(delivery()), secret), { status: 200, outcome: 'accepted', retryAfter: undefined })
+    assert.equal((await post(second.base, JSON.stringify(delivery()), token)).status, 401, 'the feed token is not a webhook secret')
+    assert.deepEqual(await stop(second, 'SIGTERM'), { code: 0, signal: null })
+    assert.equal(readFileSync(secretsFile, 'utf8'), content)
+
+    const secondLog = logLines(second.stdout()).find((l) => l.file !== undefined)
+    assert.equal(secondLog?.file, secretsFile)
+    assert.deepEqual(secondLog?.generated, [])
+
+    const output = [first.stdout(), first.stderr(), second.stdout(), second.stderr()].join('\n')
+    assert.ok(!output.includes(secret), 'the webhook secret appears nowhere in the output')
+    assert.ok(!output.includes(token), 'the feed token appears nowhere in the output')
+  })
+
+  test('SIGINT stops the server with exit code 0 and a cleanly closed database', async (t) => {
+    const dir = tempDir(t)
+    const databasePath = join(dir, 'bridge.sqlite')
+    const server = await startServer(t, dir, {
+      DATABASE_PATH: databasePath, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, LOG_LEVEL: 'info'
+    })
+    const body = delivery()
+    assert.equal((await post(server.base, JSON.stringify(body))).outcome, 'accepted')
+
+    assert.deepEqual(await stop(server, 'SIGINT'), { code: 0, signal: null })
+    assert.ok(logLines(server.stdout()).some((l) => l.msg === 'shutting down' && l.signal === 'SIGINT'))
+    assertWalCheckpointed(databasePath)
+    const { db, has } = openStored(databasePath)
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok')
+      assert.ok(has(body.id as string))
+    } finally {
+      db.close()
+    }
+  })
+
+  test('a .env file in the working directory configures the port, the database and the secrets', async (t) => {
+    const dir = tempDir(t)
+    const port = await freePort()
+    writeFileSync(join(dir, '.env'), [
+      '# read by the server from its working directory',
+      `PORT=${port}`,
+      'HOST=127.0.0.1',
+      'DATABASE_PATH=data/from-dotenv.sqlite',
+      `GUPY_WEBHOOK_SECRETS=${SECRET}`,
+      `RUBEUS_FEED_TOKENS=${FEED_TOKEN}`,
+      'LOG_LEVEL=info',
+      ''
+    ].join('\n'))
+    const server = spawnServer(t, dir, {}) // nothing from the environment: all from .env
+    const base = await ready(server, port)
+
+    const body = delivery()
+    assert.deepEqual(await post(base, JSON.stringify(body)), { status: 200, outcome: 'accepted', retryAfter: undefined })
+    assert.deepEqual(await stop(server, 'SIGTERM'), { code: 0, signal: null })
+
+    assert.ok(logLines(server.stdout()).some((l) => l.msg === `Server listening at http://127.0.0.1:${port}`))
+    assert.ok(!existsSync(join(dir, 'data', 'bridge-secrets.json')), 'the secrets came from .env: none generated')
+    const { db, has } = openStored(join(dir, 'data', 'from-dotenv.sqlite'))
+    try {
+      assert.ok(has(body.id as string), 'the delivery is in the database .env names, relative to the working directory')
+    } finally {
+      db.close()
+    }
+  })
+})
