@@ -1,6 +1,7 @@
 /** The service's configuration: one zod schema over the environment, validated once at start-up. */
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { isTimeZone } from './mapping/formats.js'
 
 const MIB = 1024 * 1024
 
@@ -52,7 +53,21 @@ export const EnvSchema = z.object({
   GUPY_ALLOWED_IPS: addressList.default([]),
   TRUST_PROXY: trustProxy.default(false),
   WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * MIB).default(MIB),
-  RUBEUS_FEED_TOKENS: secretList('RUBEUS_FEED_TOKENS').default([])
+  RUBEUS_FEED_TOKENS: secretList('RUBEUS_FEED_TOKENS').default([]),
+  RUBEUS_FEED_AUTH: z.enum(['bearer', 'basic', 'none']).default('bearer'),
+  RUBEUS_FEED_BASIC_USER: z.string().regex(/^[^:\s]+$/, 'must not contain a colon or spaces').optional(),
+  RUBEUS_FEED_BASIC_PASSWORD: z.string().min(16, 'must be at least 16 characters long').optional(),
+  FEED_BATCH_SIZE: z.coerce.number().int().min(1).max(1000, 'Rubeus accepts at most 1000 records per call').default(1000),
+  FEED_SETTLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Sao_Paulo').default('America/Sao_Paulo'),
+  RUBEUS_BASE_LEGAL: z.string().regex(/^\d+$/, 'must be the numeric id of a legal basis in Rubeus').optional(),
+  RUBEUS_ORIGEM: z.string().regex(/^\d+$/, 'must be the numeric id of a channel (origem) in Rubeus').optional(),
+  MAPPING_FILE: z.string().min(1).optional()
+}).superRefine((env, ctx) => {
+  if (env.RUBEUS_FEED_AUTH !== 'basic') return
+  for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {
+    if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when RUBEUS_FEED_AUTH=basic' })
+  }
 })
 
 export type Config = z.infer<typeof EnvSchema>

@@ -1,20 +1,5 @@
 /** Authenticating Gupy's calls: a static secret in `Authorization`, and an optional address allowlist. */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { BlockList, isIPv4 } from 'node:net'
-
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
-/** Constant-time check against every configured secret (no early exit, equal-length digests). */
-export function matchesAnySecret (presented: string, secrets: readonly Buffer[]): boolean {
-  const p = digest(presented)
-  let ok = false
-  for (const s of secrets) ok = timingSafeEqual(p, s) || ok
-  return ok
-}
-
-export function secretDigests (secrets: readonly string[]): Buffer[] {
-  return secrets.map(digest)
-}
 
 /** `Authorization: Bearer <secret>` or `Authorization: <secret>` (Gupy sends the header verbatim). */
 export function presentedSecret (header: string | undefined): string | undefined {

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import { ForbiddenAddressError, StoreUnavailableError, UnauthorizedError } from '../errors.js'
 import { eventLabel } from '../ops/metrics.js'
 import { EnvelopeSchema, type Ack } from './envelope.js'
-import { addressAllowlist, matchesAnySecret, presentedSecret, secretDigests } from './auth.js'
+import { matchesAnySecret, secretDigests } from '../credentials.js'
+import { addressAllowlist, presentedSecret } from './auth.js'
 
 export interface WebhookOptions {
   secrets: readonly string[]
