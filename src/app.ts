@@ -7,14 +7,18 @@ import type { Config } from './config.js'
 import { NotFoundError, StoreUnavailableError } from './errors.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
+import { loadMapping, type Mapping } from './mapping/mapping-file.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
+import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
 
 export interface AppOptions {
   config: Config
   /** A pino logger; tests pass one writing to a sink. Defaults to JSON on stdout. */
   logger?: FastifyBaseLogger
+  /** The resolved mapping; defaults to `MAPPING_FILE` (or the built-in mapping). */
+  mapping?: Mapping
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -29,7 +33,7 @@ const CLEAR_MESSAGES: Record<string, string> = {
 /** TRUST_PROXY as a hop count: trust that many proxies in front of the service. */
 const hops = (n: number) => (_address: string, hop: number) => hop < n
 
-export async function buildApp ({ config, logger }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE) }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -42,7 +46,12 @@ export async function buildApp ({ config, logger }: AppOptions) {
   app.setSerializerCompiler(serializerCompiler)
 
   await app.register(metrics)
-  await app.register(store, { databasePath: config.DATABASE_PATH })
+  await app.register(store, {
+    databasePath: config.DATABASE_PATH,
+    mapping,
+    timeZone: config.TIMEZONE,
+    extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM }
+  })
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
@@ -87,6 +96,17 @@ export async function buildApp ({ config, logger }: AppOptions) {
     secrets: config.GUPY_WEBHOOK_SECRETS,
     allowedIps: config.GUPY_ALLOWED_IPS,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES
+  })
+  await app.register(feeds, {
+    auth: {
+      mode: config.RUBEUS_FEED_AUTH,
+      tokens: config.RUBEUS_FEED_TOKENS,
+      basicUser: config.RUBEUS_FEED_BASIC_USER,
+      basicPassword: config.RUBEUS_FEED_BASIC_PASSWORD
+    },
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    batchSize: config.FEED_BATCH_SIZE,
+    settleSeconds: config.FEED_SETTLE_SECONDS
   })
   return app
 }

@@ -4,13 +4,15 @@ import { config as loadDotenv } from 'dotenv'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
+import { loadMapping } from './mapping/mapping-file.js'
 import { ensureSecrets } from './secrets-file.js'
 
 loadDotenv({ quiet: true })
 
-let config
+let config, mapping
 try {
   config = loadConfig(process.env)
+  mapping = loadMapping(config.MAPPING_FILE)
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write(`${err.message}\n`)
@@ -24,7 +26,7 @@ if (secrets.file !== undefined) {
     secrets.generated.length > 0 ? 'generated missing secrets into the secrets file' : 'using secrets from the secrets file')
 }
 
-const app = await buildApp({ config: secrets.config, logger })
+const app = await buildApp({ config: secrets.config, logger, mapping })
 
 closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'shutting down after an error')

@@ -31,6 +31,7 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
     GUPY_WEBHOOK_SECRETS: `${SECRET},${OTHER_SECRET}`,
     RUBEUS_FEED_TOKENS: FEED_TOKEN,
     LOG_LEVEL: 'silent',
+    FEED_SETTLE_SECONDS: '0',
     ...env
   })
 }
@@ -84,4 +85,57 @@ export function postDelivery (app: App, body: unknown, headers: Record<string, s
     headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', ...headers },
     payload: typeof body === 'string' ? body : JSON.stringify(body)
   })
+}
+
+/** A valid CPF built from a number: nine digits, then the two check digits. */
+export function validCpf (n: number): string {
+  const nine = String(n).padStart(9, '0')
+  const digit = (s: string) => {
+    const r = [...s].reduce((acc, d, i) => acc + Number(d) * (s.length + 1 - i), 0) % 11
+    return r < 2 ? '0' : String(11 - r)
+  }
+  const ten = nine + digit(nine)
+  return ten + digit(ten)
+}
+
+export interface Person { n: number, cpf: string, email: string, first: string, last: string }
+
+export function person (n: number): Person {
+  return { n, cpf: validCpf(100_000 + n), email: `pessoa${n}@example.com`, first: `Pessoa${n}`, last: 'Teste' }
+}
+
+/** A Gupy application event for a person, at a date, into a step. */
+export function applicationEvent (p: Person, opts: {
+  id: string,
+  event?: 'application.created' | 'application.moved',
+  date: Date,
+  step: string,
+  previous?: string,
+  application?: number,
+  candidate?: Record<string, unknown>
+}): Record<string, unknown> {
+  const body = JSON.parse(fixture('gupy/application.moved.reconstructed.json'))
+  body.id = opts.id
+  body.event = opts.event ?? 'application.moved'
+  body.date = opts.date.toISOString()
+  body.data.application.id = opts.application ?? 1_000_000 + p.n
+  body.data.application.currentStep = { id: 1, name: opts.step, type: 'online' }
+  if (opts.previous === undefined) delete body.data.application.previousStep
+  else body.data.application.previousStep = { id: 0, name: opts.previous, type: 'online' }
+  body.data.candidate = {
+    ...body.data.candidate,
+    name: p.first,
+    lastName: p.last,
+    email: p.email,
+    identificationDocument: p.cpf,
+    mobileNumber: `+55119${String(p.n).padStart(8, '0')}`,
+    ...opts.candidate
+  }
+  return body
+}
+
+/** One poll of a feed, as Rubeus makes it. */
+export function poll (app: App, feed: string, query = '', token = FEED_TOKEN) {
+  const path = feed === 'contatos' ? '/rubeus/contatos' : `/rubeus/eventos/${feed}`
+  return app.inject({ method: 'GET', url: path + query, headers: { authorization: `Bearer ${token}` } })
 }

@@ -32,6 +32,24 @@ function createMetrics () {
       help: 'Duration of one inbox transaction, fsync included',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers: [registry]
+    }),
+    mappingFailures: new Counter({
+      name: 'bridge_mapping_failures_total',
+      help: 'Deliveries whose mapping to Rubeus records failed, by reason (see the status command)',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    }),
+    feedBatches: new Counter({
+      name: 'bridge_feed_batches_total',
+      help: 'Feed batches by feed and outcome (served: written out, cursor moved; aborted: will be served again)',
+      labelNames: ['feed', 'outcome'] as const,
+      registers: [registry]
+    }),
+    feedRecords: new Counter({
+      name: 'bridge_feed_records_served_total',
+      help: 'Records written out to Rubeus, by feed',
+      labelNames: ['feed'] as const,
+      registers: [registry]
     })
   }
 }

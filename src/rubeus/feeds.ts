@@ -1,0 +1,146 @@
+/** GET /rubeus/contatos and /rubeus/eventos/<feed>: Rubeus's fixed URLs, each record served once. */
+import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Gauge } from 'prom-client'
+import { z } from 'zod'
+import { NotFoundError, UnauthorizedError } from '../errors.js'
+import type { Batch } from '../store/feeds.js'
+import { CONTACTS_FEED } from '../store/mapper.js'
+import { feedAuth, type FeedAuthOptions } from './auth.js'
+
+export interface FeedsOptions {
+  auth: FeedAuthOptions
+  /** Event feed names (from the mapping). */
+  eventFeeds: readonly string[]
+  batchSize: number
+  settleSeconds: number
+}
+
+/** A response not handed to the connection by then is cut off (Rubeus gives up after 3 minutes). */
+const WRITE_TIMEOUT_MS = 60_000
+
+const BrowseQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional()
+})
+
+/** One poll at a time per feed: a queue of promises, each released when its batch is settled. */
+function feedLocks () {
+  const tails = new Map<string, Promise<void>>()
+  return async (feed: string): Promise<() => void> => {
+    const previous = tails.get(feed) ?? Promise.resolve()
+    let unlock!: () => void
+    const mine = new Promise<void>((resolve) => { unlock = resolve })
+    const tail = previous.then(() => mine)
+    tails.set(feed, tail)
+    await previous
+    return () => {
+      unlock()
+      if (tails.get(feed) === tail) tails.delete(feed)
+    }
+  }
+}
+
+const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
+  const auth = feedAuth(opts.auth)
+  const known = new Set([CONTACTS_FEED, ...opts.eventFeeds])
+  const lock = feedLocks()
+  const settleMs = opts.settleSeconds * 1000
+  const { store, metrics } = app
+
+  new Gauge({ // eslint-disable-line no-new -- registered, read at each scrape
+    name: 'bridge_feed_waiting_records',
+    help: 'Records per feed not yet served: released, settling, waiting_for_contact (events), held (contacts missing data)',
+    labelNames: ['feed', 'state'] as const,
+    registers: [metrics.registry],
+    collect () {
+      const now = Date.now()
+      for (const feed of known) {
+        const c = store.feeds.counts(feed, now, settleMs)
+        this.set({ feed, state: 'released' }, c.released)
+        this.set({ feed, state: 'settling' }, c.settling)
+        if (feed === CONTACTS_FEED) this.set({ feed, state: 'held' }, c.held)
+        else this.set({ feed, state: 'waiting_for_contact' }, c.waitingForContact)
+      }
+    }
+  })
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (auth.check(request.headers.authorization)) return done()
+    reply.header('www-authenticate', auth.challenge)
+    done(new UnauthorizedError())
+  })
+
+  async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)
+    const query = request.query as z.infer<typeof BrowseQuery>
+    request.logFields = { feed }
+    reply.type('application/json; charset=utf-8').header('cache-control', 'no-store')
+    if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
+
+    const unlock = await lock(feed)
+    let batch: Batch | undefined
+    try {
+      if (request.socket?.destroyed === true) { // the caller left while waiting its turn
+        unlock()
+        return reply.code(499).send()
+      }
+      store.mapper.catchUp()
+      const now = Date.now()
+      store.feeds.release(feed, now, settleMs)
+      batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
+    } catch (err) {
+      unlock()
+      throw err
+    }
+    if (batch === undefined) {
+      unlock()
+      reply.header('x-remaining', store.feeds.remaining(feed, store.feeds.cursor(feed)))
+      return reply.send('[]')
+    }
+    settleWhenWritten(batch, request, reply, unlock)
+    reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch.lastSeq))
+    return reply.send(batch.body)
+  }
+
+  /** The cursor moves only once the whole body was handed to the operating system. */
+  function settleWhenWritten (batch: Batch, request: FastifyRequest, reply: FastifyReply, unlock: () => void): void {
+    const res = reply.raw
+    const socket = res.socket // detached from the response by the time 'finish' is emitted
+    const timer = setTimeout(() => res.destroy(), WRITE_TIMEOUT_MS)
+    let settled = false
+    const settle = (written: boolean) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      try {
+        if (written) store.feeds.served(batch, Date.now())
+        else store.feeds.aborted(batch, Date.now())
+        metrics.feedBatches.inc({ feed: batch.feed, outcome: written ? 'served' : 'aborted' })
+        if (written) metrics.feedRecords.inc({ feed: batch.feed }, batch.count)
+        request.log.info({ feed: batch.feed, batchId: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: batch.count, outcome: written ? 'served' : 'aborted' }, 'feed batch')
+      } catch (err) {
+        request.log.error({ err, feed: batch.feed, batchId: batch.id }, 'could not record the batch outcome; it will be served again')
+      } finally {
+        unlock()
+      }
+    }
+    // Node emits 'finish' also when the peer reset the connection mid-body: the socket tells them apart.
+    res.once('finish', () => settle(socket?.destroyed !== true))
+    res.once('close', () => settle(false))
+    request.logFields = { feed: batch.feed, batchId: batch.id, records: batch.count }
+  }
+
+  function browse (feed: string, query: z.infer<typeof BrowseQuery>, reply: FastifyReply) {
+    const page = store.feeds.browse(feed, query.after ?? 0, query.limit ?? opts.batchSize)
+    if (page.lastSeq !== undefined) reply.header('x-last-seq', page.lastSeq)
+    return reply.header('x-cursor', store.feeds.cursor(feed)).send(page.body)
+  }
+
+  app.get('/rubeus/contatos', { schema: { querystring: BrowseQuery } }, async (request, reply) =>
+    serve(CONTACTS_FEED, request, reply))
+  app.get('/rubeus/eventos/:feed', { schema: { querystring: BrowseQuery, params: z.object({ feed: z.string() }) } }, async (request, reply) =>
+    serve(request.params.feed, request, reply))
+}
+
+export default feeds

@@ -1,0 +1,151 @@
+/** The feeds repository: release (settle window, date order, sequence), batches, cursors, browsing. */
+import type { Database } from './sqlite.js'
+import { CONTACTS_FEED } from './mapper.js'
+
+export interface Batch {
+  id: number
+  feed: string
+  firstSeq: number
+  lastSeq: number
+  count: number
+  /** The JSON array, built from the stored record strings. */
+  body: string
+}
+
+export interface FeedCounts {
+  /** Released and not yet written out. */
+  released: number
+  /** In the outbox, inside their settle window. */
+  settling: number
+  /** Events whose contact has not been delivered yet; contacts held back for missing data. */
+  waitingForContact: number
+  held: number
+}
+
+/** An outbox row is ready when its settle window has passed and, for an event, its contact went out. */
+const READY = {
+  contacts: `feed = '${CONTACTS_FEED}' AND received_at <= @cutoff
+    AND EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = outbox.codigo AND c.record IS NOT NULL)`,
+  events: `feed = @feed AND received_at <= @cutoff
+    AND EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = outbox.codigo AND c.delivered = 1)`
+}
+
+export function createFeeds (db: Database) {
+  const cursorOf = db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM feed_cursors WHERE feed = ?')
+  // A pending contact change is already covered by a released, unserved item of that contact.
+  const dropCovered = db.prepare<{ cutoff: number, cursor: number }>(`
+    DELETE FROM outbox WHERE feed = '${CONTACTS_FEED}' AND received_at <= @cutoff AND EXISTS (
+      SELECT 1 FROM feed_items fi WHERE fi.codigo = outbox.codigo AND fi.feed = '${CONTACTS_FEED}' AND fi.seq > @cursor)`)
+  const release = {
+    contacts: db.prepare<{ cutoff: number, now: number }>(`
+      INSERT INTO feed_items (feed, codigo, delivery_seq, event_date, event_id, released_at, record)
+      SELECT feed, codigo, delivery_seq, event_date, event_id, @now, record FROM outbox
+      WHERE ${READY.contacts} ORDER BY event_date, event_id`),
+    events: db.prepare<{ feed: string, cutoff: number, now: number }>(`
+      INSERT INTO feed_items (feed, codigo, delivery_seq, event_date, event_id, released_at, record)
+      SELECT feed, codigo, delivery_seq, event_date, event_id, @now, record FROM outbox
+      WHERE ${READY.events} ORDER BY event_date, event_id`)
+  }
+  const removeReleased = {
+    contacts: db.prepare<{ cutoff: number }>(`DELETE FROM outbox WHERE ${READY.contacts}`),
+    events: db.prepare<{ feed: string, cutoff: number }>(`DELETE FROM outbox WHERE ${READY.events}`)
+  }
+  const items = {
+    contacts: db.prepare<[number, number], { seq: number, record: string }>(`
+      SELECT fi.seq, c.record FROM feed_items fi JOIN contacts c ON c.codigo = fi.codigo
+      WHERE fi.feed = '${CONTACTS_FEED}' AND fi.seq > ? AND c.record IS NOT NULL ORDER BY fi.seq LIMIT ?`),
+    events: db.prepare<[string, number, number], { seq: number, record: string }>(
+      'SELECT seq, record FROM feed_items WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?')
+  }
+  const logBatch = db.prepare<[string, number, number, number, number, string | null], { id: number }>(`
+    INSERT INTO feed_batches (feed, first_seq, last_seq, count, cut_at, outcome, caller)
+    VALUES (?, ?, ?, ?, ?, 'cut', ?) RETURNING id`)
+  const endBatch = db.prepare<[string, number, number]>('UPDATE feed_batches SET outcome = ?, finished_at = ? WHERE id = ?')
+  const moveCursor = db.prepare<[string, number, number]>(`
+    INSERT INTO feed_cursors (feed, last_seq, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (feed) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`)
+  const markDelivered = db.prepare<[number, number]>(`
+    UPDATE contacts SET delivered = 1 WHERE delivered = 0 AND codigo IN (
+      SELECT codigo FROM feed_items WHERE feed = '${CONTACTS_FEED}' AND seq BETWEEN ? AND ?)`)
+  const releasedAfter = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM feed_items WHERE feed = ? AND seq > ?')
+  const inOutbox = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE feed = ?')
+  const countSettling = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM outbox WHERE feed = ? AND received_at > ?')
+  const countWaitingForContact = db.prepare<[string], { n: number }>(`
+    SELECT count(*) AS n FROM outbox o WHERE o.feed = ?
+    AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = o.codigo AND c.delivered = 1)`)
+  const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM contacts WHERE record IS NULL')
+  // A batch still `cut` at start-up was cut off by a crash: it was not written out.
+  db.prepare("UPDATE feed_batches SET outcome = 'aborted' WHERE outcome = 'cut'").run()
+
+  const cursor = (feed: string) => cursorOf.get(feed)?.last_seq ?? 0
+
+  const releaseReady = db.transaction((feed: string, now: number, settleMs: number) => {
+    const cutoff = now - settleMs
+    if (feed === CONTACTS_FEED) {
+      dropCovered.run({ cutoff, cursor: cursor(feed) })
+      const n = release.contacts.run({ cutoff, now }).changes
+      removeReleased.contacts.run({ cutoff })
+      return n
+    }
+    const n = release.events.run({ feed, cutoff, now }).changes
+    removeReleased.events.run({ feed, cutoff })
+    return n
+  })
+
+  function read (feed: string, after: number, limit: number) {
+    return feed === CONTACTS_FEED ? items.contacts.all(after, limit) : items.events.all(feed, after, limit)
+  }
+
+  const toBody = (rows: Array<{ record: string }>) => `[${rows.map((r) => r.record).join(',')}]`
+
+  return {
+    cursor,
+
+    /** Moves every ready outbox record of the feed into it, sorted by (date, id); returns how many. */
+    release: (feed: string, now: number, settleMs: number): number => releaseReady(feed, now, settleMs),
+
+    /** The next batch after the cursor, logged as `cut`; undefined when nothing is released. */
+    cut (feed: string, limit: number, caller: string | null, now: number): Batch | undefined {
+      const rows = read(feed, cursor(feed), limit)
+      if (rows.length === 0) return undefined
+      const firstSeq = rows[0]!.seq
+      const lastSeq = rows[rows.length - 1]!.seq
+      const { id } = logBatch.get(feed, firstSeq, lastSeq, rows.length, now, caller)!
+      return { id, feed, firstSeq, lastSeq, count: rows.length, body: toBody(rows) }
+    },
+
+    /** The batch was handed to the connection: advance the cursor past it. */
+    served: db.transaction((batch: Batch, now: number) => {
+      endBatch.run('served', now, batch.id)
+      moveCursor.run(batch.feed, batch.lastSeq, now)
+      if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
+    }),
+
+    /** The batch did not reach the connection: the cursor stays, the records come again. */
+    aborted (batch: Batch, now: number): void {
+      endBatch.run('aborted', now, batch.id)
+    },
+
+    /** Records of the feed still to be served after sequence `after`: released or waiting. */
+    remaining (feed: string, after: number): number {
+      return (releasedAfter.get(feed, after)?.n ?? 0) + (inOutbox.get(feed)?.n ?? 0)
+    },
+
+    /** Read-only: released records after `after`, whatever the cursor. */
+    browse (feed: string, after: number, limit: number): { body: string, lastSeq?: number } {
+      const rows = read(feed, after, limit)
+      return { body: toBody(rows), lastSeq: rows.at(-1)?.seq }
+    },
+
+    counts (feed: string, now: number, settleMs: number): FeedCounts {
+      return {
+        released: releasedAfter.get(feed, cursor(feed))?.n ?? 0,
+        settling: countSettling.get(feed, now - settleMs)?.n ?? 0,
+        waitingForContact: feed === CONTACTS_FEED ? 0 : (countWaitingForContact.get(feed)?.n ?? 0),
+        held: feed === CONTACTS_FEED ? (countHeld.get()?.n ?? 0) : 0
+      }
+    }
+  }
+}
+
+export type Feeds = ReturnType<typeof createFeeds>
