@@ -13,8 +13,12 @@ CREATE TABLE contacts (
   fields     TEXT    NOT NULL,           -- JSON {field: [value, date ms, delivery id]}: last writer wins per field
   record     TEXT,                       -- the JSON record served to Rubeus; NULL while held back
   held       TEXT,                       -- why it cannot be served (no name, no phone nor e-mail)
-  delivered  INTEGER NOT NULL DEFAULT 0, -- 1 once a contacts batch holding it was written out
   updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Contacts that went out in a contacts batch: their events may be released.
+CREATE TABLE delivered_contacts (
+  codigo TEXT PRIMARY KEY
 ) STRICT, WITHOUT ROWID;
 
 -- Records not yet released: changed contacts (one row per contact) and events.
@@ -32,9 +36,11 @@ CREATE UNIQUE INDEX outbox_contact ON outbox (codigo) WHERE feed = 'contatos';
 CREATE INDEX outbox_feed ON outbox (feed, received_at);
 
 -- Released records: `seq` is the feed order, monotonic, never reused; cursors follow it.
+-- `ord` numbers a feed's records 1, 2, 3… so that counting what remains costs nothing.
 CREATE TABLE feed_items (
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
   feed         TEXT    NOT NULL,
+  ord          INTEGER NOT NULL,
   codigo       TEXT    NOT NULL,
   delivery_seq INTEGER NOT NULL,
   event_date   INTEGER NOT NULL,
@@ -49,6 +55,7 @@ CREATE INDEX feed_items_codigo ON feed_items (codigo, feed);
 CREATE TABLE feed_cursors (
   feed       TEXT    PRIMARY KEY,
   last_seq   INTEGER NOT NULL,
+  last_ord   INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
@@ -65,3 +72,9 @@ CREATE TABLE feed_batches (
   caller      TEXT
 ) STRICT;
 CREATE INDEX feed_batches_feed ON feed_batches (feed, id);
+
+-- The mapper reads deliveries still to map in arrival order; SQLite uses a partial index only when
+-- the query repeats its condition, so one index per state.
+DROP INDEX deliveries_to_map;
+CREATE INDEX deliveries_to_map ON deliveries (seq) WHERE state = 'received';
+CREATE INDEX deliveries_failed ON deliveries (seq) WHERE state = 'failed';

@@ -78,6 +78,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     reply.type('application/json; charset=utf-8').header('cache-control', 'no-store')
     if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
 
+    await store.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
     const unlock = await lock(feed)
     let batch: Batch | undefined
     try {
@@ -95,11 +96,11 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     }
     if (batch === undefined) {
       unlock()
-      reply.header('x-remaining', store.feeds.remaining(feed, store.feeds.cursor(feed)))
+      reply.header('x-remaining', store.feeds.remaining(feed))
       return reply.send('[]')
     }
     settleWhenWritten(batch, request, reply, unlock)
-    reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch.lastSeq))
+    reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch))
     return reply.send(batch.body)
   }
 

@@ -7,6 +7,8 @@ export interface Batch {
   feed: string
   firstSeq: number
   lastSeq: number
+  /** The feed's number for the last record. */
+  lastOrd: number
   count: number
   /** The JSON array, built from the stored record strings. */
   body: string
@@ -27,67 +29,69 @@ const READY = {
   contacts: `feed = '${CONTACTS_FEED}' AND received_at <= @cutoff
     AND EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = outbox.codigo AND c.record IS NOT NULL)`,
   events: `feed = @feed AND received_at <= @cutoff
-    AND EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = outbox.codigo AND c.delivered = 1)`
+    AND EXISTS (SELECT 1 FROM delivered_contacts d WHERE d.codigo = outbox.codigo)`
 }
 
 export function createFeeds (db: Database) {
-  const cursorOf = db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM feed_cursors WHERE feed = ?')
+  const cursorOf = db.prepare<[string], { last_seq: number, last_ord: number }>('SELECT last_seq, last_ord FROM feed_cursors WHERE feed = ?')
+  const lastOrd = db.prepare<[string], { ord: number }>('SELECT ord FROM feed_items WHERE feed = ? ORDER BY seq DESC LIMIT 1')
   // A pending contact change is already covered by a released, unserved item of that contact.
   const dropCovered = db.prepare<{ cutoff: number, cursor: number }>(`
     DELETE FROM outbox WHERE feed = '${CONTACTS_FEED}' AND received_at <= @cutoff AND EXISTS (
       SELECT 1 FROM feed_items fi WHERE fi.codigo = outbox.codigo AND fi.feed = '${CONTACTS_FEED}' AND fi.seq > @cursor)`)
+  const insertReleased = (ready: string) => `
+    INSERT INTO feed_items (feed, ord, codigo, delivery_seq, event_date, event_id, released_at, record)
+    SELECT feed, @ord + row_number() OVER (ORDER BY event_date, event_id), codigo, delivery_seq, event_date, event_id, @now, record
+    FROM outbox WHERE ${ready} ORDER BY event_date, event_id`
   const release = {
-    contacts: db.prepare<{ cutoff: number, now: number }>(`
-      INSERT INTO feed_items (feed, codigo, delivery_seq, event_date, event_id, released_at, record)
-      SELECT feed, codigo, delivery_seq, event_date, event_id, @now, record FROM outbox
-      WHERE ${READY.contacts} ORDER BY event_date, event_id`),
-    events: db.prepare<{ feed: string, cutoff: number, now: number }>(`
-      INSERT INTO feed_items (feed, codigo, delivery_seq, event_date, event_id, released_at, record)
-      SELECT feed, codigo, delivery_seq, event_date, event_id, @now, record FROM outbox
-      WHERE ${READY.events} ORDER BY event_date, event_id`)
+    contacts: db.prepare<{ cutoff: number, now: number, ord: number }>(insertReleased(READY.contacts)),
+    events: db.prepare<{ feed: string, cutoff: number, now: number, ord: number }>(insertReleased(READY.events))
   }
   const removeReleased = {
     contacts: db.prepare<{ cutoff: number }>(`DELETE FROM outbox WHERE ${READY.contacts}`),
     events: db.prepare<{ feed: string, cutoff: number }>(`DELETE FROM outbox WHERE ${READY.events}`)
   }
   const items = {
-    contacts: db.prepare<[number, number], { seq: number, record: string }>(`
-      SELECT fi.seq, c.record FROM feed_items fi JOIN contacts c ON c.codigo = fi.codigo
+    contacts: db.prepare<[number, number], { seq: number, ord: number, record: string }>(`
+      SELECT fi.seq, fi.ord, c.record FROM feed_items fi JOIN contacts c ON c.codigo = fi.codigo
       WHERE fi.feed = '${CONTACTS_FEED}' AND fi.seq > ? AND c.record IS NOT NULL ORDER BY fi.seq LIMIT ?`),
-    events: db.prepare<[string, number, number], { seq: number, record: string }>(
-      'SELECT seq, record FROM feed_items WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?')
+    events: db.prepare<[string, number, number], { seq: number, ord: number, record: string }>(
+      'SELECT seq, ord, record FROM feed_items WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?')
   }
   const logBatch = db.prepare<[string, number, number, number, number, string | null], { id: number }>(`
     INSERT INTO feed_batches (feed, first_seq, last_seq, count, cut_at, outcome, caller)
     VALUES (?, ?, ?, ?, ?, 'cut', ?) RETURNING id`)
   const endBatch = db.prepare<[string, number, number]>('UPDATE feed_batches SET outcome = ?, finished_at = ? WHERE id = ?')
-  const moveCursor = db.prepare<[string, number, number]>(`
-    INSERT INTO feed_cursors (feed, last_seq, updated_at) VALUES (?, ?, ?)
-    ON CONFLICT (feed) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`)
+  const moveCursor = db.prepare<[string, number, number, number]>(`
+    INSERT INTO feed_cursors (feed, last_seq, last_ord, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (feed) DO UPDATE SET last_seq = excluded.last_seq, last_ord = excluded.last_ord, updated_at = excluded.updated_at`)
   const markDelivered = db.prepare<[number, number]>(`
-    UPDATE contacts SET delivered = 1 WHERE delivered = 0 AND codigo IN (
-      SELECT codigo FROM feed_items WHERE feed = '${CONTACTS_FEED}' AND seq BETWEEN ? AND ?)`)
-  const releasedAfter = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM feed_items WHERE feed = ? AND seq > ?')
+    INSERT INTO delivered_contacts (codigo)
+    SELECT codigo FROM feed_items WHERE feed = '${CONTACTS_FEED}' AND seq BETWEEN ? AND ? ORDER BY codigo
+    ON CONFLICT DO NOTHING`)
   const inOutbox = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE feed = ?')
   const countSettling = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM outbox WHERE feed = ? AND received_at > ?')
   const countWaitingForContact = db.prepare<[string], { n: number }>(`
     SELECT count(*) AS n FROM outbox o WHERE o.feed = ?
-    AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.codigo = o.codigo AND c.delivered = 1)`)
+    AND NOT EXISTS (SELECT 1 FROM delivered_contacts d WHERE d.codigo = o.codigo)`)
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM contacts WHERE record IS NULL')
   // A batch still `cut` at start-up was cut off by a crash: it was not written out.
   db.prepare("UPDATE feed_batches SET outcome = 'aborted' WHERE outcome = 'cut'").run()
 
   const cursor = (feed: string) => cursorOf.get(feed)?.last_seq ?? 0
+  /** Released records after the one numbered `ord`, by the feed's numbering. */
+  const releasedAfter = (feed: string, ord: number) => Math.max(0, (lastOrd.get(feed)?.ord ?? 0) - ord)
 
   const releaseReady = db.transaction((feed: string, now: number, settleMs: number) => {
     const cutoff = now - settleMs
+    const ord = lastOrd.get(feed)?.ord ?? 0
     if (feed === CONTACTS_FEED) {
       dropCovered.run({ cutoff, cursor: cursor(feed) })
-      const n = release.contacts.run({ cutoff, now }).changes
+      const n = release.contacts.run({ cutoff, now, ord }).changes
       removeReleased.contacts.run({ cutoff })
       return n
     }
-    const n = release.events.run({ feed, cutoff, now }).changes
+    const n = release.events.run({ feed, cutoff, now, ord }).changes
     removeReleased.events.run({ feed, cutoff })
     return n
   })
@@ -111,13 +115,13 @@ export function createFeeds (db: Database) {
       const firstSeq = rows[0]!.seq
       const lastSeq = rows[rows.length - 1]!.seq
       const { id } = logBatch.get(feed, firstSeq, lastSeq, rows.length, now, caller)!
-      return { id, feed, firstSeq, lastSeq, count: rows.length, body: toBody(rows) }
+      return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, count: rows.length, body: toBody(rows) }
     },
 
     /** The batch was handed to the connection: advance the cursor past it. */
     served: db.transaction((batch: Batch, now: number) => {
       endBatch.run('served', now, batch.id)
-      moveCursor.run(batch.feed, batch.lastSeq, now)
+      moveCursor.run(batch.feed, batch.lastSeq, batch.lastOrd, now)
       if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
     }),
 
@@ -126,9 +130,9 @@ export function createFeeds (db: Database) {
       endBatch.run('aborted', now, batch.id)
     },
 
-    /** Records of the feed still to be served after sequence `after`: released or waiting. */
-    remaining (feed: string, after: number): number {
-      return (releasedAfter.get(feed, after)?.n ?? 0) + (inOutbox.get(feed)?.n ?? 0)
+    /** Records of the feed still to be served after the batch (or the cursor): released or waiting. */
+    remaining (feed: string, batch?: Batch): number {
+      return releasedAfter(feed, batch?.lastOrd ?? cursorOf.get(feed)?.last_ord ?? 0) + (inOutbox.get(feed)?.n ?? 0)
     },
 
     /** Read-only: released records after `after`, whatever the cursor. */
@@ -139,7 +143,7 @@ export function createFeeds (db: Database) {
 
     counts (feed: string, now: number, settleMs: number): FeedCounts {
       return {
-        released: releasedAfter.get(feed, cursor(feed))?.n ?? 0,
+        released: releasedAfter(feed, cursorOf.get(feed)?.last_ord ?? 0),
         settling: countSettling.get(feed, now - settleMs)?.n ?? 0,
         waitingForContact: feed === CONTACTS_FEED ? 0 : (countWaitingForContact.get(feed)?.n ?? 0),
         held: feed === CONTACTS_FEED ? (countHeld.get()?.n ?? 0) : 0

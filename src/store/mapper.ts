@@ -20,6 +20,9 @@ interface Row { seq: number, event_id: string, event: string, event_date: number
 /** A mapping failure: its message is stored as the delivery's reason, so it never holds personal data. */
 export class MappingFailure extends Error {}
 
+/** An unexpected error inside a batch: the batch is redone delivery by delivery. */
+class RedoIsolated extends Error {}
+
 export function createMapper (db: Database, opts: MapperOptions) {
   const pending = db.prepare<[number], Row>(`
     SELECT seq, event_id, event, event_date, received_at, payload FROM deliveries
@@ -76,15 +79,21 @@ export function createMapper (db: Database, opts: MapperOptions) {
   /** One delivery in its own savepoint: a failure undoes only its own writes. */
   const mapInSavepoint = db.transaction(mapOne)
 
-  /** Maps up to `limit` deliveries in one transaction. */
-  const mapBatch = db.transaction((limit: number): number => {
+  /**
+   * Maps up to `limit` deliveries in one transaction. A MappingFailure is thrown before mapOne
+   * writes anything, so it needs no savepoint; any other error rolls the batch back, and the
+   * batch is redone with one savepoint per delivery so that only the faulty one fails.
+   */
+  const mapBatch = db.transaction((limit: number, isolate: boolean): number => {
     const rows = pending.all(limit)
     const now = Date.now()
     for (const row of rows) {
       try {
-        mapInSavepoint(row, now)
+        if (isolate) mapInSavepoint(row, now)
+        else mapOne(row, now)
         markMapped.run(row.seq)
       } catch (err) {
+        if (!isolate && !(err instanceof MappingFailure)) throw new RedoIsolated('redo the batch in savepoints', { cause: err })
         const reason = err instanceof MappingFailure ? err.message : `mapping error: ${err instanceof Error ? err.name : 'unknown'}`
         markFailed.run(reason, row.seq)
         opts.onFailure?.(reason)
@@ -93,16 +102,32 @@ export function createMapper (db: Database, opts: MapperOptions) {
     return rows.length
   })
 
+  function step (limit: number): number {
+    try {
+      return mapBatch(limit, false)
+    } catch (err) {
+      if (err instanceof RedoIsolated) return mapBatch(limit, true)
+      throw err
+    }
+  }
+
   return {
     /** Maps every delivery still waiting; returns how many were mapped or failed. */
     catchUp (batchSize = 500): number {
       let total = 0
-      for (let n = mapBatch(batchSize); n > 0; n = mapBatch(batchSize)) total += n
+      for (let n = step(batchSize); n > 0; n = step(batchSize)) total += n
       return total
     },
     /** Maps one batch; returns its size (0 when nothing waits). */
-    step (batchSize = 500): number {
-      return mapBatch(batchSize)
+    step,
+    /** Maps everything waiting, one batch per turn of the event loop, so requests keep flowing. */
+    async catchUpInTurns (batchSize = 500): Promise<number> {
+      let total = 0
+      for (let n = step(batchSize); n > 0; n = step(batchSize)) {
+        total += n
+        await new Promise(setImmediate)
+      }
+      return total
     },
     waiting (): number {
       return countPending.get()?.n ?? 0

@@ -30,10 +30,15 @@ declare module 'fastify' {
   }
 }
 
-/** Background mapping waits this long after a commit, so bursts are mapped in large batches. */
-const MAP_DELAY_MS = 200
-/** Deliveries mapped per step; the event loop is free between steps. */
-const MAP_STEP = 200
+/**
+ * Mapping runs behind ingest: in large steps once no delivery has been committed for IDLE_MS, and
+ * meanwhile in one small step per BUSY_INTERVAL_MS, so a burst of webhooks is acknowledged at full
+ * speed. Feeds catch up completely before they serve.
+ */
+const IDLE_MS = 100
+const BUSY_INTERVAL_MS = 1000
+const IDLE_STEP = 500
+const BUSY_STEP = 50
 
 export default fp<StoreOptions>(async (app, opts) => {
   const db = openDatabase(opts.databasePath)
@@ -46,15 +51,17 @@ export default fp<StoreOptions>(async (app, opts) => {
   })
   const feeds = createFeeds(db)
 
-  // Mapping runs behind ingest, in steps; feeds also catch up before they serve.
   let timer: NodeJS.Timeout | undefined
+  let lastCommitAt = 0
   function mapSoon (): void {
-    timer ??= setTimeout(mapStep, MAP_DELAY_MS)
+    lastCommitAt = Date.now()
+    timer ??= setTimeout(mapStep, IDLE_MS)
   }
   function mapStep (): void {
     timer = undefined
+    const idle = Date.now() - lastCommitAt >= IDLE_MS
     try {
-      if (mapper.step(MAP_STEP) === MAP_STEP) timer = setTimeout(mapStep, 0)
+      if (mapper.step(idle ? IDLE_STEP : BUSY_STEP) > 0) timer = setTimeout(mapStep, idle ? 0 : BUSY_INTERVAL_MS)
     } catch (err) {
       app.log.error({ err }, 'background mapping failed; it is retried before the next poll')
     }

@@ -1,0 +1,115 @@
+/**
+ * Feed benchmark: a database holding 1,000,000 released contacts; the time to serve full
+ * 1000-record batches over HTTP (median, max) next to the time to JSON.stringify the same records,
+ * and the serving process's RSS before and after.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { request } from 'undici'
+import { mergeContact, renderContact, type ContactState } from '../src/mapping/contact.js'
+import { openDatabase } from '../src/store/database.js'
+
+const RECORDS = Number(process.env.BENCH_FEED_RECORDS ?? 1_000_000)
+const BATCHES = Number(process.env.BENCH_FEED_BATCHES ?? 200)
+const TOKEN = 'bench-token-0123456789'
+
+/** Writes RECORDS contacts, rendered as the mapper renders them, all released to the contacts feed. */
+
+function fill (file: string): void {
+  const db = openDatabase(file)
+  const contact = db.prepare<[string, string, number]>("INSERT INTO contacts (codigo, fields, record, updated_at) VALUES (?, '{}', ?, ?)")
+  const item = db.prepare<[number, string, number, number, string, number]>(
+    "INSERT INTO feed_items (feed, ord, codigo, delivery_seq, event_date, event_id, released_at) VALUES ('contatos', ?, ?, ?, ?, ?, ?)")
+  const insert = db.transaction((from: number, to: number) => {
+    const now = Date.now()
+    for (let n = from; n < to; n++) {
+      const codigo = `pessoa${n}@example.com`
+      const state: ContactState = {}
+      mergeContact(state, {
+        nome: `Pessoa ${n} da Silva Teste`,
+        dataNascimento: '1994-11-16',
+        telefonePrincipal: `55(11)9${String(n).padStart(8, '0')}`,
+        emailPrincipal: codigo,
+        endereco: 'Rua Haddock Lobo',
+        cep: '01310-100',
+        numero: '595',
+        cidade: 'São Paulo',
+        uf: 'SP',
+        genero: n % 2 === 0 ? 'F' : 'M',
+        'camposPersonalizados.vaga': 'VAGA TESTE INTEGRAÇÃO - Auxiliar de Produção'
+      }, { date: now, id: `d${n}` })
+      const rendered = renderContact(codigo, state, { baseLegal: '4', origem: '2' })
+      contact.run(codigo, 'record' in rendered ? rendered.record : '', now)
+      item.run(n + 1, codigo, n + 1, now + n, `d${n}`, now)
+    }
+  })
+  for (let from = 0; from < RECORDS; from += 50_000) insert(from, Math.min(RECORDS, from + 50_000))
+  db.close()
+}
+
+async function startTarget (dir: string): Promise<{ child: ChildProcess, port: number }> {
+  const args = ['--import', 'tsx', new URL('./ingest-target.ts', import.meta.url).pathname, 'bridge', dir]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const m = /^listening (\d+)$/.exec(line)
+    if (m !== null) return { child, port: Number(m[1]) }
+  }
+  throw new Error('feed target did not start')
+}
+
+/** The target's resident memory, from its own /metrics. */
+async function rss (port: number): Promise<number> {
+  const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text()
+  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? NaN)
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const max = (xs: number[]) => Math.max(...xs)
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`
+
+export async function runFeedBenchmark (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-feed-bench-'))
+  try {
+    const t0 = performance.now()
+    fill(join(dir, 'bridge.sqlite'))
+    console.log(`feed: ${RECORDS} released contacts stored in ${((performance.now() - t0) / 1000).toFixed(1)} s; serving ${BATCHES} batches of 1000 over loopback`)
+    const { child, port } = await startTarget(dir)
+    try {
+      const poll = async () => {
+        const started = performance.now()
+        const res = await request(`http://127.0.0.1:${port}/rubeus/contatos`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        const body = await res.body.text()
+        if (res.statusCode !== 200) throw new Error(`poll answered ${res.statusCode}`)
+        return { ms: performance.now() - started, body }
+      }
+      for (let i = 0; i < 5; i++) await poll() // warm-up
+      const before = await rss(port)
+      const serve: number[] = []
+      const stringify: number[] = []
+      let records = 0
+      for (let i = 0; i < BATCHES; i++) {
+        const { ms, body } = await poll()
+        serve.push(ms)
+        const parsed = JSON.parse(body) as unknown[]
+        records += parsed.length
+        const started = performance.now()
+        JSON.stringify(parsed)
+        stringify.push(performance.now() - started)
+      }
+      const after = await rss(port)
+      console.log(`  serve a batch (HTTP, whole body read)   median ${median(serve).toFixed(1)} ms   max ${max(serve).toFixed(1)} ms   (target: median < 100 ms)`)
+      console.log(`  JSON.stringify the same 1000 records    median ${median(stringify).toFixed(1)} ms   max ${max(stringify).toFixed(1)} ms`)
+      console.log(`  ratio serve/stringify (median): ${(median(serve) / median(stringify)).toFixed(1)}   records served: ${records}`)
+      console.log(`  RSS before ${mb(before)}   after ${mb(after)}   growth ${mb(after - before)} (target < 50 MB)`)
+    } finally {
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
