@@ -1,7 +1,9 @@
 /** Configuration: defaults, parsing of lists, and one clear message per invalid variable. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { readFileSync } from 'node:fs'
+import { parse } from 'dotenv'
+import { ConfigError, EnvSchema, loadConfig } from '../src/config.js'
 
 describe('loadConfig', () => {
   test('gives the documented defaults for an empty environment', () => {
@@ -14,6 +16,12 @@ describe('loadConfig', () => {
     assert.equal(config.TRUST_PROXY, false)
     assert.deepEqual(config.GUPY_WEBHOOK_SECRETS, [])
     assert.deepEqual(config.GUPY_ALLOWED_IPS, [])
+    assert.equal(config.RUBEUS_FEED_AUTH, 'bearer')
+    assert.equal(config.FEED_BATCH_SIZE, 1000)
+    assert.equal(config.FEED_SETTLE_SECONDS, 60)
+    assert.equal(config.TIMEZONE, 'America/Sao_Paulo')
+    assert.equal(config.RUBEUS_BASE_LEGAL, undefined)
+    assert.equal(config.MAPPING_FILE, undefined)
   })
 
   test('treats empty and blank values as unset', () => {
@@ -68,5 +76,34 @@ describe('loadConfig', () => {
   test('rejects a port out of range and a body limit above 100 MiB', () => {
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
     assert.throws(() => loadConfig({ WEBHOOK_BODY_LIMIT_BYTES: String(200 * 1024 * 1024) }), /WEBHOOK_BODY_LIMIT_BYTES/)
+  })
+
+  test('feed settings: batch size at most 1000, a real time zone, numeric Rubeus ids, Basic needs its credentials', () => {
+    const error = (env: Record<string, string>) => {
+      try {
+        loadConfig(env)
+      } catch (err) {
+        return (err as Error).message
+      }
+      assert.fail('expected a configuration error')
+    }
+    assert.match(error({ FEED_BATCH_SIZE: '1001' }), /FEED_BATCH_SIZE: Rubeus accepts at most 1000 records per call/)
+    assert.match(error({ TIMEZONE: 'Brasil/Mars' }), /TIMEZONE: must be an IANA time zone/)
+    assert.match(error({ RUBEUS_BASE_LEGAL: 'consentimento', RUBEUS_ORIGEM: '2a' }), /RUBEUS_BASE_LEGAL: .*\n {2}- RUBEUS_ORIGEM: /)
+    const basic = error({ RUBEUS_FEED_AUTH: 'basic' })
+    assert.match(basic, /RUBEUS_FEED_BASIC_USER: is required when RUBEUS_FEED_AUTH=basic/)
+    assert.match(basic, /RUBEUS_FEED_BASIC_PASSWORD: is required when RUBEUS_FEED_AUTH=basic/)
+    const ok = loadConfig({ RUBEUS_FEED_AUTH: 'basic', RUBEUS_FEED_BASIC_USER: 'rubeus', RUBEUS_FEED_BASIC_PASSWORD: 'p'.repeat(16), FEED_SETTLE_SECONDS: '0' })
+    assert.equal(ok.FEED_SETTLE_SECONDS, 0)
+    assert.doesNotMatch(error({ RUBEUS_FEED_AUTH: 'basic', RUBEUS_FEED_BASIC_USER: 'rubeus', RUBEUS_FEED_BASIC_PASSWORD: 'short-pass' }), /short-pass/)
+  })
+
+  test('.env.example and the README document every variable, and .env.example loads as it is', () => {
+    const example = parse(readFileSync(new URL('../.env.example', import.meta.url)))
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const names = Object.keys(EnvSchema.shape).sort()
+    assert.deepEqual(Object.keys(example).sort(), names)
+    for (const name of names) assert.ok(readme.includes(`\`${name}\``), `README names ${name}`)
+    assert.doesNotThrow(() => loadConfig(example))
   })
 })

@@ -2,9 +2,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Database } from '../src/store/sqlite.js'
-import { OTHER_SECRET, SECRET, buildTestApp, fixture, logSink, postDelivery } from './helper.js'
+import { FEED_TOKEN, OTHER_SECRET, SECRET, buildTestApp, fixture, logSink, poll, postDelivery } from './helper.js'
 
-test('a full delivery flow logs one line per request and never a secret, CPF, e-mail, phone or name', async (t) => {
+test('a full flow, webhooks to feeds, logs one line per request and never a secret, token, CPF, e-mail, phone or name', async (t) => {
   const sink = logSink()
   const { app, config } = await buildTestApp(t, {}, sink.stream)
   const body = fixture('gupy/application.created.reconstructed.json')
@@ -27,11 +27,18 @@ test('a full delivery flow logs one line per request and never a secret, CPF, e-
   locker.close()
   assert.equal(unavailable.statusCode, 503)
   await app.inject({ method: 'GET', url: '/metrics' })
+  const contacts = await poll(app, 'contatos')
+  assert.equal(JSON.parse(contacts.body).length, 1, 'both application.created deliveries are one candidate')
+  assert.equal(JSON.parse((await poll(app, 'candidatura')).body).length, 2)
+  assert.equal((await poll(app, 'contatos', '', 'wrong-token-0123456789')).statusCode, 401)
 
   const lines = sink.lines.map((l) => JSON.parse(l))
   const requests = lines.filter((l) => l.msg === 'request')
-  assert.equal(requests.length, 8, 'one line per request')
-  assert.equal(new Set(requests.map((l) => l.reqId)).size, 8, 'each with its own request id')
+  assert.equal(requests.length, 11, 'one line per request')
+  assert.equal(new Set(requests.map((l) => l.reqId)).size, 11, 'each with its own request id')
+  assert.deepEqual(requests.slice(8).map((l) => [l.feed, l.records, l.status]), [['contatos', 1, 200], ['candidatura', 2, 200], [undefined, undefined, 401]])
+  const batches = lines.filter((l) => l.msg === 'feed batch')
+  assert.deepEqual(batches.map((l) => [l.feed, l.count, l.outcome]), [['contatos', 1, 'served'], ['candidatura', 2, 'served']])
   assert.deepEqual(requests.slice(0, 3).map((l) => l.outcome), ['accepted', 'duplicate', 'ignored'])
   assert.equal(requests[3].code, 'FST_ERR_CTP_INVALID_JSON_BODY')
   assert.equal(requests[4].status, 401)
@@ -39,7 +46,7 @@ test('a full delivery flow logs one line per request and never a secret, CPF, e-
 
   const text = sink.text()
   const forbidden = [
-    SECRET, OTHER_SECRET,
+    SECRET, OTHER_SECRET, FEED_TOKEN, '55(11)', 'Doe',
     candidate.identificationDocument, candidate.email, candidate.name, candidate.lastName,
     candidate.mobileNumber, candidate.phoneNumber, candidate.mobileNumber.slice(3), candidate.addressStreet
   ]
