@@ -50,7 +50,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     databasePath: config.DATABASE_PATH,
     mapping,
     timeZone: config.TIMEZONE,
-    extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM }
+    extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM },
+    retentionDays: config.RETENTION_DAYS
   })
 
   let closing = false

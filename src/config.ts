@@ -42,6 +42,10 @@ const trustProxy = z.string().trim().transform((value, ctx): boolean | number | 
   return list
 })
 
+/** The public address Gupy posts to: https, no path (`/webhooks/gupy` is appended). */
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL such as https://bridge.example.com (Gupy posts only to HTTPS)' })
+  .transform((u) => u.replace(/\/+$/, ''))
+
 export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -62,7 +66,13 @@ export const EnvSchema = z.object({
   TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Sao_Paulo').default('America/Sao_Paulo'),
   RUBEUS_BASE_LEGAL: z.string().regex(/^\d+$/, 'must be the numeric id of a legal basis in Rubeus').optional(),
   RUBEUS_ORIGEM: z.string().regex(/^\d+$/, 'must be the numeric id of a channel (origem) in Rubeus').optional(),
-  MAPPING_FILE: z.string().min(1).optional()
+  MAPPING_FILE: z.string().min(1).optional(),
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PUBLIC_URL: httpsUrl.optional(),
+  GUPY_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.gupy.io'),
+  GUPY_API_TOKEN: z.string().min(1).optional(),
+  GUPY_TECH_OWNER_NAME: z.string().min(1).optional(),
+  GUPY_TECH_OWNER_EMAIL: z.email('must be an e-mail address').optional()
 }).superRefine((env, ctx) => {
   if (env.RUBEUS_FEED_AUTH !== 'basic') return
   for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {

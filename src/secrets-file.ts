@@ -40,15 +40,16 @@ export interface SecretsOutcome {
 
 /**
  * Fills every empty secret list from the secrets file, generating and saving the ones the file
- * lacks. Values set in the environment always win and are never written to the file.
+ * lacks (unless `create` is false: operator commands only read it). Values set in the environment
+ * always win and are never written to the file.
  */
-export function ensureSecrets (config: Config): SecretsOutcome {
+export function ensureSecrets (config: Config, { create = true } = {}): SecretsOutcome {
   const missing = GENERATED_SECRETS.filter((name) => config[name].length === 0)
   if (missing.length === 0) return { config, generated: [] }
 
   const file = secretsFilePath(config.DATABASE_PATH)
   const stored = readStored(file)
-  const generated = missing.filter((name) => stored[name] === undefined)
+  const generated = create ? missing.filter((name) => stored[name] === undefined) : []
   for (const name of generated) stored[name] = randomBytes(32).toString('base64url')
   if (generated.length > 0) {
     mkdirSync(dirname(file), { recursive: true })
@@ -59,6 +60,6 @@ export function ensureSecrets (config: Config): SecretsOutcome {
   }
 
   const filled = { ...config }
-  for (const name of missing) filled[name] = [stored[name] as string]
+  for (const name of missing) filled[name] = stored[name] === undefined ? [] : [stored[name]]
   return { config: filled, file, generated }
 }

@@ -1,23 +1,8 @@
 /** The operator command line, run as a real process. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { buildTestApp, delivery, postDelivery, tempDir } from './helper.js'
-
-const run = promisify(execFile)
-const CLI = new URL('../src/cli.ts', import.meta.url).pathname
-
-async function cli (args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+import { buildTestApp, cli, delivery, postDelivery, tempDir } from './helper.js'
 
 describe('gupy-rubeus-bridge', () => {
   test('status reports deliveries by state and the last arrival', async (t) => {

@@ -60,7 +60,8 @@ export function contactValues (envelope: unknown, keys: CandidateKeys, mapping: 
   return values as ContactValues
 }
 
-const newer = (a: Stamp, date: number, id: string) => a.date > date || (a.date === date && a.id > id)
+/** Whether the stamp is at least as new as (date, id); the same delivery mapped again counts. */
+const atLeastAsNew = (a: Stamp, date: number, id: string) => a.date > date || (a.date === date && a.id >= id)
 
 /**
  * Last-writer-wins, field by field: a field takes the delivery's value unless the value it has
@@ -70,7 +71,7 @@ export function mergeContact (state: ContactState, values: ContactValues, stamp:
   let changed = false
   for (const [field, value] of Object.entries(values)) {
     const current = state[field]
-    if (current !== undefined && !newer(stamp, current[1], current[2])) continue
+    if (current !== undefined && !atLeastAsNew(stamp, current[1], current[2])) continue
     if (current === undefined || JSON.stringify(current[0]) !== JSON.stringify(value)) changed = true
     state[field] = [value, stamp.date, stamp.id]
   }

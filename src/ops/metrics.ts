@@ -45,6 +45,12 @@ function createMetrics () {
       labelNames: ['feed', 'outcome'] as const,
       registers: [registry]
     }),
+    retentionRemoved: new Counter({
+      name: 'bridge_retention_removed_total',
+      help: 'What retention removed: payloads (raw bodies), records (served feed records), batches (log entries), contacts',
+      labelNames: ['kind'] as const,
+      registers: [registry]
+    }),
     feedRecords: new Counter({
       name: 'bridge_feed_records_served_total',
       help: 'Records written out to Rubeus, by feed',

@@ -10,10 +10,12 @@ export interface OpenOptions {
   /** How long a write waits for a lock held by another process (a CLI command) before failing. */
   busyTimeoutMs?: number
   readonly?: boolean
+  /** Refuse to create the file (operator commands: a typo must not make an empty database). */
+  mustExist?: boolean
 }
 
 export function openDatabase (file: string, options: OpenOptions = {}): Database {
-  if (options.readonly && !existsSync(file)) throw new Error(`no database at ${file}: has the service been started with this DATABASE_PATH?`)
+  if ((options.readonly === true || options.mustExist === true) && !existsSync(file)) throw new Error(`no database at ${file}: has the service been started with this DATABASE_PATH?`)
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
   try {

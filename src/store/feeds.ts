@@ -9,6 +9,8 @@ export interface Batch {
   lastSeq: number
   /** The feed's number for the last record. */
   lastOrd: number
+  /** Where the cursor stood when the batch was cut: a rewind meanwhile wins over this batch. */
+  cursorAtCut: number
   count: number
   /** The JSON array, built from the stored record strings. */
   body: string
@@ -62,9 +64,20 @@ export function createFeeds (db: Database) {
     INSERT INTO feed_batches (feed, first_seq, last_seq, count, cut_at, outcome, caller)
     VALUES (?, ?, ?, ?, ?, 'cut', ?) RETURNING id`)
   const endBatch = db.prepare<[string, number, number]>('UPDATE feed_batches SET outcome = ?, finished_at = ? WHERE id = ?')
-  const moveCursor = db.prepare<[string, number, number, number]>(`
-    INSERT INTO feed_cursors (feed, last_seq, last_ord, updated_at) VALUES (?, ?, ?, ?)
+  const moveCursor = db.prepare<{ feed: string, seq: number, ord: number, now: number, from: number }>(`
+    INSERT INTO feed_cursors (feed, last_seq, last_ord, updated_at) VALUES (@feed, @seq, @ord, @now)
+    ON CONFLICT (feed) DO UPDATE SET last_seq = excluded.last_seq, last_ord = excluded.last_ord, updated_at = excluded.updated_at
+    WHERE feed_cursors.last_seq = @from`)
+  const setCursor = db.prepare<{ feed: string, seq: number, ord: number, now: number }>(`
+    INSERT INTO feed_cursors (feed, last_seq, last_ord, updated_at) VALUES (@feed, @seq, @ord, @now)
     ON CONFLICT (feed) DO UPDATE SET last_seq = excluded.last_seq, last_ord = excluded.last_ord, updated_at = excluded.updated_at`)
+  const batchById = db.prepare<[number], { id: number, feed: string, first_seq: number, outcome: string }>(
+    'SELECT id, feed, first_seq, outcome FROM feed_batches WHERE id = ?')
+  const firstServedSince = db.prepare<[string, number], { id: number, feed: string, first_seq: number, outcome: string }>(
+    "SELECT id, feed, first_seq, outcome FROM feed_batches WHERE feed = ? AND outcome = 'served' AND cut_at >= ? ORDER BY id LIMIT 1")
+  const itemAt = db.prepare<[string, number], { seq: number, ord: number }>(
+    'SELECT seq, ord FROM feed_items WHERE feed = ? AND seq >= ? ORDER BY seq LIMIT 1')
+  const recoverInterrupted = db.prepare("UPDATE feed_batches SET outcome = 'aborted' WHERE outcome = 'cut'")
   const markDelivered = db.prepare<[number, number]>(`
     INSERT INTO delivered_contacts (codigo)
     SELECT codigo FROM feed_items WHERE feed = '${CONTACTS_FEED}' AND seq BETWEEN ? AND ? ORDER BY codigo
@@ -75,9 +88,6 @@ export function createFeeds (db: Database) {
     SELECT count(*) AS n FROM outbox o WHERE o.feed = ?
     AND NOT EXISTS (SELECT 1 FROM delivered_contacts d WHERE d.codigo = o.codigo)`)
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM contacts WHERE record IS NULL')
-  // A batch still `cut` at start-up was cut off by a crash: it was not written out.
-  db.prepare("UPDATE feed_batches SET outcome = 'aborted' WHERE outcome = 'cut'").run()
-
   const cursor = (feed: string) => cursorOf.get(feed)?.last_seq ?? 0
   /** Released records after the one numbered `ord`, by the feed's numbering. */
   const releasedAfter = (feed: string, ord: number) => Math.max(0, (lastOrd.get(feed)?.ord ?? 0) - ord)
@@ -115,13 +125,13 @@ export function createFeeds (db: Database) {
       const firstSeq = rows[0]!.seq
       const lastSeq = rows[rows.length - 1]!.seq
       const { id } = logBatch.get(feed, firstSeq, lastSeq, rows.length, now, caller)!
-      return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, count: rows.length, body: toBody(rows) }
+      return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, cursorAtCut: cursor(feed), count: rows.length, body: toBody(rows) }
     },
 
     /** The batch was handed to the connection: advance the cursor past it. */
     served: db.transaction((batch: Batch, now: number) => {
       endBatch.run('served', now, batch.id)
-      moveCursor.run(batch.feed, batch.lastSeq, batch.lastOrd, now)
+      moveCursor.run({ feed: batch.feed, seq: batch.lastSeq, ord: batch.lastOrd, now, from: batch.cursorAtCut })
       if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
     }),
 
@@ -129,6 +139,26 @@ export function createFeeds (db: Database) {
     aborted (batch: Batch, now: number): void {
       endBatch.run('aborted', now, batch.id)
     },
+
+    /** At start-up: a batch still `cut` was cut off by a crash before it was written out. */
+    recoverInterrupted: () => recoverInterrupted.run().changes,
+
+    /**
+     * Moves the feed's cursor back to just before a served batch (by id, or the first one cut at
+     * or after `since`): that batch and every later one are served again. Returns the batch and
+     * how many released records are now ahead of the cursor.
+     */
+    rewind: db.transaction((feed: string, to: { batchId: number } | { since: number }, now: number) => {
+      const batch = 'batchId' in to ? batchById.get(to.batchId) : firstServedSince.get(feed, to.since)
+      if (batch === undefined) {
+        throw new RangeError('batchId' in to ? `no batch ${to.batchId}` : `no ${feed} batch was served since ${new Date(to.since).toISOString()}`)
+      }
+      if (batch.feed !== feed) throw new RangeError(`batch ${batch.id} belongs to the feed ${batch.feed}, not ${feed}`)
+      const first = itemAt.get(feed, batch.first_seq)
+      if (first === undefined) throw new RangeError(`the records of batch ${batch.id} were removed by retention`)
+      setCursor.run({ feed, seq: first.seq - 1, ord: first.ord - 1, now })
+      return { batchId: batch.id, ahead: releasedAfter(feed, first.ord - 1) }
+    }),
 
     /** Records of the feed still to be served after the batch (or the cursor): released or waiting. */
     remaining (feed: string, batch?: Batch): number {

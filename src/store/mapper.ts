@@ -28,7 +28,7 @@ export function createMapper (db: Database, opts: MapperOptions) {
     SELECT seq, event_id, event, event_date, received_at, payload FROM deliveries
     WHERE state = 'received' ORDER BY seq LIMIT ?`)
   const countPending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM deliveries WHERE state = 'received'")
-  const markMapped = db.prepare<[number]>("UPDATE deliveries SET state = 'mapped', error = NULL WHERE seq = ?")
+  const markMapped = db.prepare<[string | null, number]>("UPDATE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
   const markFailed = db.prepare<[string, number]>("UPDATE deliveries SET state = 'failed', error = ? WHERE seq = ?")
   const boundKey = db.prepare<[string], { codigo: string }>('SELECT codigo FROM applications WHERE application_id = ?')
   const bind = db.prepare<[string, string]>('INSERT INTO applications (application_id, codigo) VALUES (?, ?) ON CONFLICT DO NOTHING')
@@ -42,10 +42,17 @@ export function createMapper (db: Database, opts: MapperOptions) {
       delivery_seq = excluded.delivery_seq,
       event_date = max(event_date, excluded.event_date),
       event_id = CASE WHEN excluded.event_date >= event_date THEN excluded.event_id ELSE event_id END`)
+  // Re-mapping a delivery renders its waiting events again; a released event is never made twice.
+  const released = db.prepare<[number, string], { seq: number }>('SELECT seq FROM feed_items WHERE delivery_seq = ? AND feed = ?')
   const queueEvent = db.prepare<[string, string, number, number, string, number, string]>(`
-    INSERT INTO outbox (feed, codigo, delivery_seq, event_date, event_id, received_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    INSERT INTO outbox (feed, codigo, delivery_seq, event_date, event_id, received_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (delivery_seq, feed) WHERE feed != '${CONTACTS_FEED}' DO UPDATE SET codigo = excluded.codigo, record = excluded.record`)
+  const requeue = {
+    failed: db.prepare("UPDATE deliveries SET state = 'received', error = NULL WHERE state = 'failed' AND payload IS NOT NULL"),
+    all: db.prepare("UPDATE deliveries SET state = 'received', error = NULL WHERE state IN ('failed', 'mapped') AND payload IS NOT NULL")
+  }
 
-  function mapOne (row: Row, now: number): void {
+  function mapOne (row: Row, now: number): string {
     if (row.payload === null) throw new MappingFailure('the stored body was purged')
     let envelope: { event: string }
     try {
@@ -71,9 +78,11 @@ export function createMapper (db: Database, opts: MapperOptions) {
       if (record !== null && record !== existing?.record) queueContact.run(codigo, row.seq, row.event_date, row.event_id, row.received_at)
     }
     for (const feed of feedsFor(envelope, opts.mapping)) {
+      if (released.get(row.seq, feed.name) !== undefined) continue
       queueEvent.run(feed.name, codigo, row.seq, row.event_date, row.event_id, row.received_at,
         renderEvent(envelope, row.event_date, feed, codigo, opts.timeZone))
     }
+    return codigo
   }
 
   /** One delivery in its own savepoint: a failure undoes only its own writes. */
@@ -89,9 +98,8 @@ export function createMapper (db: Database, opts: MapperOptions) {
     const now = Date.now()
     for (const row of rows) {
       try {
-        if (isolate) mapInSavepoint(row, now)
-        else mapOne(row, now)
-        markMapped.run(row.seq)
+        const codigo = isolate ? mapInSavepoint(row, now) : mapOne(row, now)
+        markMapped.run(codigo, row.seq)
       } catch (err) {
         if (!isolate && !(err instanceof MappingFailure)) throw new RedoIsolated('redo the batch in savepoints', { cause: err })
         const reason = err instanceof MappingFailure ? err.message : `mapping error: ${err instanceof Error ? err.name : 'unknown'}`
@@ -128,6 +136,10 @@ export function createMapper (db: Database, opts: MapperOptions) {
         await new Promise(setImmediate)
       }
       return total
+    },
+    /** Marks stored deliveries to be mapped again: failed ones, or all that still have their body. */
+    requeue (which: 'failed' | 'all'): number {
+      return requeue[which].run().changes
     },
     waiting (): number {
       return countPending.get()?.n ?? 0

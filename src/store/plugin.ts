@@ -7,6 +7,7 @@ import { createFeeds, type Feeds } from './feeds.js'
 import { GroupCommit } from './group-commit.js'
 import { createInbox, type Delivery, type Inbox, type Outcome } from './inbox.js'
 import { createMapper, type Mapper } from './mapper.js'
+import { createRetention } from './retention.js'
 
 export interface Store {
   db: Database
@@ -22,6 +23,7 @@ export interface StoreOptions {
   mapping: Mapping
   timeZone: string
   extras: ContactExtras
+  retentionDays: number
 }
 
 declare module 'fastify' {
@@ -39,6 +41,8 @@ const IDLE_MS = 100
 const BUSY_INTERVAL_MS = 1000
 const IDLE_STEP = 500
 const BUSY_STEP = 50
+/** Retention runs at start-up and then hourly. */
+const PURGE_EVERY_MS = 3_600_000
 
 export default fp<StoreOptions>(async (app, opts) => {
   const db = openDatabase(opts.databasePath)
@@ -50,6 +54,7 @@ export default fp<StoreOptions>(async (app, opts) => {
     onFailure: (reason) => app.metrics.mappingFailures.inc({ reason })
   })
   const feeds = createFeeds(db)
+  feeds.recoverInterrupted()
 
   let timer: NodeJS.Timeout | undefined
   let lastCommitAt = 0
@@ -77,9 +82,23 @@ export default fp<StoreOptions>(async (app, opts) => {
   app.decorate('store', { db, inbox, ingest, mapper, feeds })
   app.addHook('onReady', async () => { mapSoon() }) // deliveries left unmapped by a previous run
 
+  const retention = createRetention(db)
+  function purge (): void {
+    try {
+      const purged = retention.purge(opts.retentionDays, Date.now())
+      for (const [kind, n] of Object.entries(purged)) app.metrics.retentionRemoved.inc({ kind }, n)
+      if (Object.values(purged).some((n) => n > 0)) app.log.info({ ...purged, retentionDays: opts.retentionDays }, 'retention purge')
+    } catch (err) {
+      app.log.error({ err }, 'retention purge failed; it runs again in an hour')
+    }
+  }
+  const purgeTimer = setInterval(purge, PURGE_EVERY_MS).unref()
+  app.addHook('onReady', async () => { purge() })
+
   // Runs after the server has stopped accepting and in-flight requests have finished.
   app.addHook('onClose', async () => {
     clearTimeout(timer)
+    clearInterval(purgeTimer)
     ingest.close()
     db.close()
   })

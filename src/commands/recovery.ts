@@ -1,0 +1,65 @@
+/** `rewind` and `reprocess`: serve records again, and map stored deliveries again. */
+import { loadMapping } from '../mapping/mapping-file.js'
+import { createFeeds } from '../store/feeds.js'
+import { CONTACTS_FEED, createMapper } from '../store/mapper.js'
+import { UsageError, options, withDatabase, type Command } from './command.js'
+
+export const rewind: Command = {
+  summary: 'move a feed\'s cursor back so that a batch (and every later one) is served again',
+  usage: 'gupy-rubeus-bridge rewind --feed <name> (--batch <id> | --since <ISO time>)\n\n' +
+    '  --feed    contatos, or an event feed (candidatura, mudanca-de-etapa, …)\n' +
+    '  --batch   the X-Batch-Id of the first batch to serve again (see `status` and the logs)\n' +
+    '  --since   serve again from the first batch served at or after this time (2025-07-01T12:00:00Z)\n\n' +
+    'Events served again appear twice in Rubeus\'s timeline; contacts are updated in place.',
+  async run ({ config, args, out }) {
+    const { values } = options(args, { feed: { type: 'string' }, batch: { type: 'string' }, since: { type: 'string' } })
+    const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
+    if (values.feed === undefined || !feeds.includes(values.feed)) throw new UsageError(`--feed must be one of: ${feeds.join(', ')}`)
+    if ((values.batch === undefined) === (values.since === undefined)) throw new UsageError('give either --batch or --since')
+    let to: { batchId: number } | { since: number }
+    if (values.batch !== undefined) {
+      if (!/^\d+$/.test(values.batch)) throw new UsageError('--batch must be a batch number')
+      to = { batchId: Number(values.batch) }
+    } else {
+      const since = Date.parse(values.since!)
+      if (Number.isNaN(since)) throw new UsageError('--since must be a date and time such as 2025-07-01T12:00:00Z')
+      to = { since }
+    }
+    const feed = values.feed
+    const result = await withDatabase(config, (db) => createFeeds(db).rewind(feed, to, Date.now()))
+    out(`${feed}: cursor moved back to before batch ${result.batchId}; ${result.ahead} records will be served again, from the next poll on\n`)
+    return 0
+  }
+}
+
+export const reprocess: Command = {
+  summary: 'map stored deliveries again: the failed ones, or all (after a MAPPING_FILE change)',
+  usage: 'gupy-rubeus-bridge reprocess [--all]\n\n' +
+    '  (default)  deliveries whose mapping failed\n' +
+    '  --all      also the mapped ones: contacts take the new mapping and are queued again if they\n' +
+    '             change; events not yet released are rendered again; released events are not repeated\n\n' +
+    'Deliveries whose body was removed by retention cannot be mapped again.',
+  async run ({ config, args, out }) {
+    const { values } = options(args, { all: { type: 'boolean', default: false } })
+    const mapping = loadMapping(config.MAPPING_FILE)
+    return await withDatabase(config, async (db) => {
+      const mapper = createMapper(db, {
+        mapping,
+        timeZone: config.TIMEZONE,
+        extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM }
+      })
+      const queued = mapper.requeue(values.all ? 'all' : 'failed')
+      out(`${queued} deliveries to map again\n`)
+      let done = 0
+      for (let n = mapper.step(1000); n > 0; n = mapper.step(1000)) {
+        done += n
+        if (queued >= 10_000) out(`  ${done} / ${queued}\n`)
+        await new Promise(setImmediate)
+      }
+      const failed = db.prepare<[], { reason: string, count: number }>(
+        "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error").all()
+      out(`mapped ${done}; failed now: ${failed.length === 0 ? 'none' : failed.map((f) => `${f.count} (${f.reason})`).join(', ')}\n`)
+      return 0
+    })
+  }
+}

@@ -1,0 +1,69 @@
+/** `status`: deliveries by state, failures by reason, and per feed what was served and what waits. */
+import { loadMapping } from '../mapping/mapping-file.js'
+import { createFeeds } from '../store/feeds.js'
+import { createInbox } from '../store/inbox.js'
+import { CONTACTS_FEED } from '../store/mapper.js'
+import { options, withDatabase, type Command } from './command.js'
+
+function ago (when: Date): string {
+  const s = Math.max(0, Math.round((Date.now() - when.getTime()) / 1000))
+  if (s < 120) return `${s} s`
+  if (s < 7200) return `${Math.round(s / 60)} min`
+  if (s < 172800) return `${Math.round(s / 3600)} h`
+  return `${Math.round(s / 86400)} days`
+}
+
+export const status: Command = {
+  summary: 'deliveries by state, failed mappings with reasons, and per feed: served, waiting, last batch',
+  usage: 'gupy-rubeus-bridge status [--json]',
+  async run ({ config, args, out }) {
+    const { values } = options(args, { json: { type: 'boolean', default: false } })
+    const feedNames = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
+    const report = await withDatabase(config, (db) => {
+      const counts = createInbox(db).counts()
+      const feeds = createFeeds(db)
+      const served = db.prepare<[string], { last_ord: number }>('SELECT last_ord FROM feed_cursors WHERE feed = ?')
+      const lastBatch = db.prepare<[string], { id: number, count: number, cut_at: number, outcome: string, caller: string | null }>(
+        'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT 1')
+      const failures = db.prepare<[], { reason: string, count: number }>(
+        "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error ORDER BY count DESC").all()
+      const now = Date.now()
+      return {
+        deliveries: counts.byState,
+        lastReceivedAt: counts.lastReceivedAt === undefined ? null : new Date(counts.lastReceivedAt).toISOString(),
+        failures,
+        feeds: feedNames.map((feed) => {
+          const batch = lastBatch.get(feed)
+          return {
+            feed,
+            served: served.get(feed)?.last_ord ?? 0,
+            ...feeds.counts(feed, now, config.FEED_SETTLE_SECONDS * 1000),
+            lastBatch: batch === undefined ? null : { id: batch.id, records: batch.count, at: new Date(batch.cut_at).toISOString(), outcome: batch.outcome }
+          }
+        })
+      }
+    }, true)
+    if (values.json) {
+      out(JSON.stringify(report) + '\n')
+      return 0
+    }
+    const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
+    out(`database: ${config.DATABASE_PATH}\ndeliveries: ${total}\n`)
+    for (const [state, n] of Object.entries(report.deliveries)) out(`  ${state.padEnd(9)} ${n}\n`)
+    const last = report.lastReceivedAt === null ? undefined : new Date(report.lastReceivedAt)
+    out(`last delivery received: ${last === undefined ? 'never' : `${last.toISOString()} (${ago(last)} ago)`}\n`)
+    if (report.failures.length > 0) {
+      out('failed mappings (fix, then `reprocess`):\n')
+      for (const f of report.failures) out(`  ${String(f.count).padStart(6)}  ${f.reason}\n`)
+    }
+    out('feeds:\n')
+    for (const f of report.feeds) {
+      const waiting = [`${f.released} released`, `${f.settling} settling`]
+      if (f.feed === CONTACTS_FEED) waiting.push(`${f.held} held (no name, or no phone nor e-mail)`)
+      else waiting.push(`${f.waitingForContact} waiting for their contact`)
+      const batch = f.lastBatch === null ? 'no batch yet' : `last batch ${f.lastBatch.id}: ${f.lastBatch.records} records, ${f.lastBatch.outcome}, ${ago(new Date(f.lastBatch.at))} ago`
+      out(`  ${f.feed.padEnd(18)} served ${f.served}; waiting: ${waiting.join(', ')}; ${batch}\n`)
+    }
+    return 0
+  }
+}
