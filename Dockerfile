@@ -9,7 +9,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# Keep the compiled addons, drop their sources and intermediate objects.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+ && for d in node_modules/better-sqlite3*; do rm -rf "$d/deps" "$d/src" "$d/build/Release/obj.target" "$d/build/Release/.deps" "$d/build/deps"; done
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \

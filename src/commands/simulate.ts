@@ -24,8 +24,8 @@ function person (n: number) {
   const first = FIRST[n % FIRST.length]!
   const last = LAST[randomInt(LAST.length)]!
   return {
-    name: `${first} (simulação)`,
-    lastName: last,
+    name: first,
+    lastName: `${last} (simulação)`,
     email: `simulacao.${first.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()}.${n}@example.com`,
     identificationDocument: fakeCpf(),
     birthdate: `19${70 + randomInt(30)}-0${1 + randomInt(9)}-1${randomInt(10)}`,
@@ -71,7 +71,7 @@ export const simulate: Command = {
     '  --url      the bridge (default http://127.0.0.1:PORT)\n' +
     '  --people   how many fake candidates (default 20)\n\n' +
     'Uses the first GUPY_WEBHOOK_SECRETS entry (or the generated one). Every person is fake:\n' +
-    'names marked "(simulação)", e-mails @example.com, random CPFs with valid check digits.\n' +
+    'last names marked "(simulação)", e-mails @example.com, random CPFs with valid check digits.\n' +
     'Never run it against a bridge whose feeds a production Rubeus reads.',
   async run ({ config, args, out }) {
     const { values } = options(args, { url: { type: 'string' }, people: { type: 'string', default: '20' } })
