@@ -31,14 +31,17 @@ function explain (status: number, body: string): string {
   return `Gupy answered ${status}: ${body.slice(0, 300)}`
 }
 
-/** Seconds or an HTTP date in Retry-After, else X-RateLimit-Reset (epoch seconds); capped. */
+/**
+ * Seconds or an HTTP date in Retry-After, else X-RateLimit-Reset: epoch seconds (Gupy's WAF), or
+ * seconds from now when the number is too small to be a date; capped.
+ */
 function retryDelay (headers: Record<string, string | string[] | undefined>, now: number): number {
   const first = (h: string | string[] | undefined) => Array.isArray(h) ? h[0] : h
   const retryAfter = first(headers['retry-after'])
   const reset = first(headers['x-ratelimit-reset'])
   let ms = 1000
   if (retryAfter !== undefined) ms = /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - now
-  else if (reset !== undefined && /^\d+$/.test(reset)) ms = Number(reset) * 1000 - now
+  else if (reset !== undefined && /^\d+$/.test(reset)) ms = Number(reset) < 1e9 ? Number(reset) * 1000 : Number(reset) * 1000 - now
   return Math.min(MAX_WAIT_MS, Math.max(0, Number.isFinite(ms) ? ms : 1000))
 }
 

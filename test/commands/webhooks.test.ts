@@ -12,7 +12,7 @@ const PUBLIC_URL = 'https://bridge.example.com'
 interface Sub { id: string, action: string, status: string, postbackUrl: string, clientHeaders: Record<string, string>, techOwnerName: string, techOwnerEmail: string }
 
 /** Gupy's API as far as the bridge uses it; the list shape and failures are chosen per test. */
-async function fakeGupy (t: TestContext, opts: { shape?: 'bare' | 'paged', perPage?: number, throttleOnce?: boolean, token?: string } = {}) {
+async function fakeGupy (t: TestContext, opts: { shape?: 'bare' | 'paged', perPage?: number, throttleOnce?: boolean | (() => Record<string, string>), token?: string } = {}) {
   const subs: Sub[] = []
   const calls: string[] = []
   let throttled = false
@@ -25,9 +25,9 @@ async function fakeGupy (t: TestContext, opts: { shape?: 'bare' | 'paged', perPa
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(value === undefined ? '' : JSON.stringify(value))
     }
     if (req.headers.authorization !== `Bearer ${opts.token ?? TOKEN}`) return send(401, { message: 'Unauthorized' })
-    if (opts.throttleOnce === true && !throttled) {
+    if (opts.throttleOnce !== undefined && opts.throttleOnce !== false && !throttled) {
       throttled = true
-      return send(429, { message: 'Too Many Requests' }, { 'retry-after': '1' })
+      return send(429, { message: 'Too Many Requests' }, opts.throttleOnce === true ? { 'retry-after': '1' } : opts.throttleOnce())
     }
     const url = new URL(req.url ?? '/', 'http://x')
     if (req.method === 'GET' && url.pathname === '/api/v1/webhooks') {
@@ -121,6 +121,18 @@ describe('register-webhooks', () => {
     assert.equal(res.code, 0, res.stderr)
     assert.match(res.stderr, /rate limit: waiting 1 s/)
     assert.equal(throttled.subs.length, 2)
+  })
+
+  test('a 429 with only X-RateLimit-Reset waits until then, as epoch seconds or as seconds from now', async (t) => {
+    for (const reset of [() => String(Math.ceil(Date.now() / 1000) + 2), () => '2']) {
+      const gupy = await fakeGupy(t, { throttleOnce: () => ({ 'x-ratelimit-limit': '900', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset() }) })
+      const started = Date.now()
+      const res = await cli(['register-webhooks'], env(t, gupy.url))
+      assert.equal(res.code, 0, res.stderr)
+      assert.match(res.stderr, /rate limit: waiting [1-3] s/)
+      assert.ok(Date.now() - started >= 900, 'it waited instead of retrying at once')
+      assert.equal(gupy.subs.length, 2)
+    }
   })
 
   test('401 says the token is wrong or lacks the webhook permissions; missing settings are usage errors', async (t) => {
