@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -29,6 +29,12 @@ if (mode === 'bridge') {
 } else {
   throw new Error('usage: ingest-target.ts bridge|bare [dir]')
 }
+
+// The process's CPU time so far (user + system, µs), for CPU per request between two readings.
+(app as FastifyInstance).get('/bench/cpu', async () => {
+  const { user, system } = process.cpuUsage()
+  return { micros: user + system }
+})
 
 await app.listen({ port: 0, host: '127.0.0.1' })
 const address = app.server.address()

@@ -46,7 +46,12 @@ async function stopTarget (child: ChildProcess): Promise<void> {
   await once(child, 'exit')
 }
 
-interface Result { mode: string, rps: number, p50: number, p99: number, ok: number, errors: number }
+interface Result { mode: string, rps: number, p50: number, p99: number, ok: number, errors: number, cpuPerRequest: number }
+
+async function cpuMicros (port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/bench/cpu`)
+  return ((await res.json()) as { micros: number }).micros
+}
 
 async function load (mode: string, port: number, seconds: number): Promise<Result> {
   const result = await autocannon({
@@ -67,7 +72,8 @@ async function load (mode: string, port: number, seconds: number): Promise<Resul
     p50: result.latency.p50,
     p99: result.latency.p99,
     ok: result['2xx'],
-    errors: result.errors + result.non2xx + result.timeouts
+    errors: result.errors + result.non2xx + result.timeouts,
+    cpuPerRequest: 0
   }
 }
 
@@ -75,7 +81,10 @@ async function measure (mode: string, dir?: string): Promise<Result> {
   const { child, port } = await startTarget(mode, dir)
   try {
     await load(mode, port, 2) // warm-up: JIT, page cache, WAL file growth
-    return await load(mode, port, DURATION)
+    const cpuBefore = await cpuMicros(port)
+    const result = await load(mode, port, DURATION)
+    // The target's own CPU time per request: less sensitive than req/s to how fast this machine is right now.
+    return { ...result, cpuPerRequest: (await cpuMicros(port) - cpuBefore) / Math.max(1, result.ok) }
   } finally {
     await stopTarget(child)
   }
@@ -97,7 +106,7 @@ export async function runIngestBenchmark (): Promise<void> {
     db.close()
     for (const [i, r] of rounds.entries()) {
       for (const x of [r.bare, r.bridge]) {
-        console.log(`  round ${i + 1} ${x.mode.padEnd(6)} ${x.rps.toFixed(0).padStart(7)} req/s   p50 ${x.p50} ms   p99 ${x.p99} ms   2xx ${x.ok}   errors ${x.errors}`)
+        console.log(`  round ${i + 1} ${x.mode.padEnd(6)} ${x.rps.toFixed(0).padStart(7)} req/s   p50 ${x.p50} ms   p99 ${x.p99} ms   CPU ${x.cpuPerRequest.toFixed(0)} µs/req   2xx ${x.ok}   errors ${x.errors}`)
       }
       console.log(`  round ${i + 1} ratio bridge/bare ${(r.bridge.rps / r.bare.rps).toFixed(2)}`)
     }
@@ -106,6 +115,8 @@ export async function runIngestBenchmark (): Promise<void> {
     const ratio = median(rounds.map((r) => r.bridge.rps / r.bare.rps))
     const p99 = median(rounds.map((r) => r.bridge.p99))
     console.log(`  median ratio bridge/bare: ${ratio.toFixed(2)} (target >= 0.40)   median bridge p99 ${p99} ms (target < 50 ms)`)
+    const cpuRatio = median(rounds.map((r) => r.bare.cpuPerRequest / r.bridge.cpuPerRequest))
+    console.log(`  median CPU per request bare/bridge: ${cpuRatio.toFixed(2)} (the ratio the bridge reaches when one core is its limit)`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
