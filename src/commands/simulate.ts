@@ -1,6 +1,7 @@
 /** `simulate`: posts realistic, clearly fake Gupy deliveries to a running bridge (Gupy has no test environment). */
 import { randomInt, randomUUID } from 'node:crypto'
 import { request } from 'undici'
+import { cpfCheckDigit } from '../mapping/formats.js'
 import { UsageError, options, type Command } from './command.js'
 
 const FIRST = ['Ana', 'Bruno', 'Carla', 'Diego', 'Elisa', 'Fábio', 'Gabriela', 'Heitor', 'Íris', 'João', 'Larissa', 'Márcio']
@@ -11,12 +12,8 @@ const CITIES = [['São Paulo', 'São Paulo', 'SP', '01310-100'], ['Belo Horizont
 /** Nine random digits and their two CPF check digits: valid, and not anybody's on purpose. */
 function fakeCpf (): string {
   let digits = Array.from({ length: 9 }, () => randomInt(10)).join('')
-  for (const length of [9, 10]) {
-    const sum = [...digits].reduce((acc, d, i) => acc + Number(d) * (length + 1 - i), 0)
-    const r = (sum * 10) % 11
-    digits += String(r === 10 ? 0 : r)
-  }
-  return digits
+  digits += String(cpfCheckDigit(digits))
+  return digits + String(cpfCheckDigit(digits))
 }
 
 function person (n: number) {

@@ -22,7 +22,6 @@ export const status: Command = {
     const report = await withDatabase(config, (db) => {
       const counts = createInbox(db).counts()
       const feeds = createFeeds(db)
-      const served = db.prepare<[string], { last_ord: number }>('SELECT last_ord FROM feed_cursors WHERE feed = ?')
       const lastBatch = db.prepare<[string], { id: number, count: number, cut_at: number, outcome: string, caller: string | null }>(
         'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT 1')
       const failures = db.prepare<[], { reason: string, count: number }>(
@@ -36,7 +35,6 @@ export const status: Command = {
           const batch = lastBatch.get(feed)
           return {
             feed,
-            served: served.get(feed)?.last_ord ?? 0,
             ...feeds.counts(feed, now, config.FEED_SETTLE_SECONDS * 1000),
             lastBatch: batch === undefined ? null : { id: batch.id, records: batch.count, at: new Date(batch.cut_at).toISOString(), outcome: batch.outcome }
           }

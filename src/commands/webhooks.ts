@@ -189,7 +189,7 @@ export const checkWebhooks: Command = {
     }
     let last: number | undefined
     try {
-      last = await withDatabase(config, (db) => createInbox(db).counts().lastReceivedAt, true)
+      last = await withDatabase(config, (db) => createInbox(db).lastReceivedAt(), true)
     } catch {
       last = undefined
     }

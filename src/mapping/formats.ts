@@ -2,18 +2,21 @@
 
 const isDigits = (s: string) => /^\d+$/.test(s)
 
+/** The CPF check digit that follows these 9 (or 10) digits. */
+export function cpfCheckDigit (digits: string): number {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) sum += Number(digits[i]) * (digits.length + 1 - i)
+  const r = (sum * 10) % 11
+  return r === 10 ? 0 : r
+}
+
 /** A CPF: 11 digits (leading zeros kept), not one repeated digit, both check digits valid. */
 export function cpf (value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined // a number has lost its leading zeros
   const digits = value.replace(/[.\-/\s]/g, '')
   if (digits.length !== 11 || !isDigits(digits) || /^(\d)\1{10}$/.test(digits)) return undefined
-  const check = (length: number) => {
-    let sum = 0
-    for (let i = 0; i < length; i++) sum += Number(digits[i]) * (length + 1 - i)
-    const r = (sum * 10) % 11
-    return r === 10 ? 0 : r
-  }
-  return check(9) === Number(digits[9]) && check(10) === Number(digits[10]) ? digits : undefined
+  const valid = cpfCheckDigit(digits.slice(0, 9)) === Number(digits[9]) && cpfCheckDigit(digits.slice(0, 10)) === Number(digits[10])
+  return valid ? digits : undefined
 }
 
 /** An e-mail address, trimmed and lower-cased. */

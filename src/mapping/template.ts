@@ -35,17 +35,21 @@ export function valueAt (root: unknown, path: string): unknown {
 }
 
 /** A scalar as a Rubeus string value: trimmed text, numbers and booleans as text; else undefined. */
-export function scalarAt (root: unknown, path: string): string | undefined {
-  const value = valueAt(root, path)
+function scalar (value: unknown): string | undefined {
   if (typeof value === 'boolean') return value ? '1' : '0'
   return text(value)
+}
+
+/** The scalar at a dotted path, as a Rubeus string value. */
+export function scalarAt (root: unknown, path: string): string | undefined {
+  return scalar(valueAt(root, path))
 }
 
 /** A scalar, or a list of scalars (multi-valued Rubeus custom fields); else undefined. */
 export function fieldAt (root: unknown, path: string): string | string[] | undefined {
   const value = valueAt(root, path)
-  if (!Array.isArray(value)) return scalarAt({ value }, 'value')
-  const list = value.map((v) => scalarAt({ v }, 'v')).filter((v) => v !== undefined)
+  if (!Array.isArray(value)) return scalar(value)
+  const list = value.map((v) => scalar(v)).filter((v) => v !== undefined)
   return list.length > 0 ? list : undefined
 }
 

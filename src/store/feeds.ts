@@ -17,6 +17,8 @@ export interface Batch {
 }
 
 export interface FeedCounts {
+  /** Written out so far (the cursor's place in the feed's numbering). */
+  served: number
   /** Released and not yet written out. */
   released: number
   /** In the outbox, inside their settle window. */
@@ -120,12 +122,13 @@ export function createFeeds (db: Database) {
 
     /** The next batch after the cursor, logged as `cut`; undefined when nothing is released. */
     cut (feed: string, limit: number, caller: string | null, now: number): Batch | undefined {
-      const rows = read(feed, cursor(feed), limit)
+      const cursorAtCut = cursor(feed)
+      const rows = read(feed, cursorAtCut, limit)
       if (rows.length === 0) return undefined
       const firstSeq = rows[0]!.seq
       const lastSeq = rows[rows.length - 1]!.seq
       const { id } = logBatch.get(feed, firstSeq, lastSeq, rows.length, now, caller)!
-      return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, cursorAtCut: cursor(feed), count: rows.length, body: toBody(rows) }
+      return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, cursorAtCut, count: rows.length, body: toBody(rows) }
     },
 
     /** The batch was handed to the connection: advance the cursor past it. */
@@ -172,8 +175,10 @@ export function createFeeds (db: Database) {
     },
 
     counts (feed: string, now: number, settleMs: number): FeedCounts {
+      const served = cursorOf.get(feed)?.last_ord ?? 0
       return {
-        released: releasedAfter(feed, cursorOf.get(feed)?.last_ord ?? 0),
+        served,
+        released: releasedAfter(feed, served),
         settling: countSettling.get(feed, now - settleMs)?.n ?? 0,
         waitingForContact: feed === CONTACTS_FEED ? 0 : (countWaitingForContact.get(feed)?.n ?? 0),
         held: feed === CONTACTS_FEED ? (countHeld.get()?.n ?? 0) : 0

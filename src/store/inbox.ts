@@ -34,6 +34,9 @@ export function createInbox (db: Database) {
   const lastReceived = db.prepare<[], { received_at: number }>(
     'SELECT received_at FROM deliveries ORDER BY seq DESC LIMIT 1')
 
+  /** When the newest delivery arrived (epoch ms), without counting the inbox. */
+  const lastReceivedAt = (): number | undefined => lastReceived.get()?.received_at
+
   return {
     /**
      * Inserts the delivery unless its id is known. Runs inside the caller's transaction.
@@ -50,8 +53,10 @@ export function createInbox (db: Database) {
     counts (): InboxCounts {
       const byState: Record<DeliveryState, number> = { received: 0, mapped: 0, failed: 0, ignored: 0 }
       for (const { state, n } of countByState.all()) byState[state] = n
-      return { byState, lastReceivedAt: lastReceived.get()?.received_at }
-    }
+      return { byState, lastReceivedAt: lastReceivedAt() }
+    },
+
+    lastReceivedAt
   }
 }
 
