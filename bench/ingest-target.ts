@@ -7,10 +7,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
+import { createLogger, logDestination } from '../src/logger.js'
 
 const mode = process.argv[2]
 let app
@@ -19,7 +18,7 @@ if (mode === 'bridge') {
   const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'bridge-bench-'))
   const config = loadConfig({ DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: 'bench-secret-0123456789', RUBEUS_FEED_TOKENS: 'bench-token-0123456789' })
   // Production logging (one JSON line per request), written to a discarded stream.
-  app = await buildApp({ config, logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })) })
+  app = await buildApp({ config, logger: createLogger('info', logDestination('/dev/null')) })
 } else if (mode === 'bare') {
   app = Fastify()
   const parseJson = app.getDefaultJsonParser('error', 'error')

@@ -204,6 +204,22 @@ describe('server process', () => {
     }
   })
 
+  test('a quiet server writes each log line out within about a second, not only once a buffer fills or it exits', async (t) => {
+    const dir = tempDir(t)
+    const server = await startServer(t, dir, {
+      DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, LOG_LEVEL: 'info'
+    })
+    const body = delivery()
+    assert.equal((await post(server.base, JSON.stringify(body))).outcome, 'accepted')
+    const logged = () => logLines(server.stdout()).some((l) => l.msg === 'request' && l.path === '/webhooks/gupy' && l.eventId === body.id)
+    const deadline = Date.now() + 5000
+    while (!logged() && Date.now() < deadline) await sleep(100)
+    assert.ok(logged(), `the request line reached stdout while the server kept running:\n${server.stdout()}`)
+    assert.equal(server.child.exitCode, null)
+    assert.deepEqual(await stop(server, 'SIGTERM'), { code: 0, signal: null })
+    assert.ok(logLines(server.stdout()).some((l) => l.msg === 'shutting down'), 'lines buffered at exit are written too')
+  })
+
   test('a .env file in the working directory configures the port, the database and the secrets', async (t) => {
     const dir = tempDir(t)
     const port = await freePort()
