@@ -2,7 +2,7 @@
  * Group commit: deliveries that arrive together share one SQLite transaction (one fsync), and
  * each caller's promise settles only after that transaction has committed.
  */
-import type { Database } from 'better-sqlite3'
+import type { Database, Transaction } from 'better-sqlite3'
 
 interface Pending<I, O> {
   item: I
@@ -22,8 +22,9 @@ export class ClosedError extends Error {
 }
 
 export class GroupCommit<I, O> {
-  readonly #db: Database
   readonly #apply: (item: I) => O
+  /** One transaction function for every batch (better-sqlite3 builds its wrappers once). */
+  readonly #applyAll: Transaction<(batch: Array<Pending<I, O>>) => O[]>
   readonly #maxBatch: number
   readonly #onCommit: (size: number, seconds: number) => void
   #queue: Array<Pending<I, O>> = []
@@ -32,8 +33,8 @@ export class GroupCommit<I, O> {
 
   /** `apply` runs inside the shared transaction, synchronously, once per item. */
   constructor (db: Database, apply: (item: I) => O, options: GroupCommitOptions = {}) {
-    this.#db = db
     this.#apply = apply
+    this.#applyAll = db.transaction((batch: Array<Pending<I, O>>) => batch.map((p) => this.#apply(p.item)))
     this.#maxBatch = options.maxBatch ?? 512
     this.#onCommit = options.onCommit ?? (() => {})
   }
@@ -69,7 +70,7 @@ export class GroupCommit<I, O> {
     const started = process.hrtime.bigint()
     let results: O[]
     try {
-      results = this.#db.transaction(() => batch.map((p) => this.#apply(p.item))).immediate()
+      results = this.#applyAll.immediate(batch)
     } catch (err) {
       // One bad item must not fail its neighbours: retry them one by one.
       if (batch.length > 1) {
