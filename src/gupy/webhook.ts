@@ -21,6 +21,8 @@ declare module 'fastify' {
   }
 }
 
+const withoutBom = (text: string) => text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
+
 const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
   if (opts.secrets.length === 0) throw new Error('no Gupy webhook secret configured')
   const secrets = secretDigests(opts.secrets)
@@ -31,7 +33,8 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString()
+    // A byte-order mark is no part of the JSON: stored with it, the body could not be mapped later.
+    const text = withoutBom(body.toString())
     request.rawBody = text
     parseJson(request, text, done)
   })

@@ -53,6 +53,17 @@ describe('POST /webhooks/gupy', () => {
     assert.equal(bare.json().status, 'accepted')
   })
 
+  test('a body that starts with a byte-order mark is stored without it and maps like any other', async (t) => {
+    const { app } = await buildTestApp(t)
+    const body = JSON.stringify(delivery())
+    const res = await postDelivery(app, '\uFEFF' + body)
+    assert.equal(res.json().status, 'accepted')
+    assert.equal(app.store.db.prepare('SELECT payload FROM deliveries').pluck().get(), body)
+    app.store.mapper.catchUp()
+    const row = app.store.db.prepare('SELECT state, error FROM deliveries').get()
+    assert.deepEqual(row, { state: 'mapped', error: null })
+  })
+
   describe('reads the body as JSON whatever the Content-Type says', () => {
     for (const type of ['application/json', 'application/json;charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
       test(`Content-Type: ${type}`, async (t) => {
