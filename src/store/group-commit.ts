@@ -22,7 +22,6 @@ export class ClosedError extends Error {
 }
 
 export class GroupCommit<I, O> {
-  readonly #apply: (item: I) => O
   /** One transaction function for every batch (better-sqlite3 builds its wrappers once). */
   readonly #applyAll: Transaction<(batch: Array<Pending<I, O>>) => O[]>
   readonly #maxBatch: number
@@ -33,8 +32,7 @@ export class GroupCommit<I, O> {
 
   /** `apply` runs inside the shared transaction, synchronously, once per item. */
   constructor (db: Database, apply: (item: I) => O, options: GroupCommitOptions = {}) {
-    this.#apply = apply
-    this.#applyAll = db.transaction((batch: Array<Pending<I, O>>) => batch.map((p) => this.#apply(p.item)))
+    this.#applyAll = db.transaction((batch: Array<Pending<I, O>>) => batch.map((p) => apply(p.item)))
     this.#maxBatch = options.maxBatch ?? 512
     this.#onCommit = options.onCommit ?? (() => {})
   }
