@@ -3,6 +3,7 @@
  * bridge (durable commit) and, in the same run, a bare Fastify route that only parses the body.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,9 +23,10 @@ const template = readFileSync(new URL('../../shared/fixtures/gupy/application.cr
 const parts = template.split(/@ID@|@DATE@/)
 
 let counter = 0
-function nextBody (run: string): string {
+/** A new delivery: a random UUID as its id, as Gupy sends (random keys cost more to index than sequential ones). */
+function nextBody (): string {
   counter++
-  const id = `${run}-${counter}`
+  const id = randomUUID()
   const date = new Date(Date.UTC(2025, 6, 1) + counter * 1000).toISOString()
   return parts[0] + id + parts[1] + date + parts[2] + String(counter) + parts[3]
 }
@@ -63,7 +65,7 @@ async function load (mode: string, port: number, seconds: number): Promise<Resul
       path: '/webhooks/gupy',
       headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
       // a Buffer: autocannon would count a string's characters, not its UTF-8 bytes, in Content-Length
-      setupRequest: (req) => ({ ...req, body: Buffer.from(nextBody(mode)) as unknown as string })
+      setupRequest: (req) => ({ ...req, body: Buffer.from(nextBody()) as unknown as string })
     }]
   })
   return {

@@ -14,14 +14,14 @@ export interface WebhookOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The body exactly as received, kept so mapping can be re-run later. */
-    rawBody?: string
+    /** The body's bytes as received (without a byte-order mark), kept so mapping can be re-run later. */
+    rawBody?: Buffer
     /** Safe fields for the request's log line (never personal data). */
     logFields?: Record<string, string | number>
   }
 }
 
-const withoutBom = (text: string) => text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
+const withoutBom = (bytes: Buffer) => bytes[0] === 0xEF && bytes[1] === 0xBB && bytes[2] === 0xBF ? bytes.subarray(3) : bytes
 
 const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
   if (opts.secrets.length === 0) throw new Error('no Gupy webhook secret configured')
@@ -32,11 +32,11 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
   // Encapsulated in this plugin, so other routes keep Fastify's default parsers.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     // A byte-order mark is no part of the JSON: stored with it, the body could not be mapped later.
-    const text = withoutBom(body.toString())
-    request.rawBody = text
-    parseJson(request, text, done)
+    const bytes = withoutBom(body as Buffer)
+    request.rawBody = bytes
+    parseJson(request, bytes.toString(), done)
   })
 
   // Before the body is read: a stranger costs nothing and stores nothing.

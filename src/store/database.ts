@@ -21,6 +21,9 @@ export function openDatabase (file: string, options: OpenOptions = {}): Database
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`)
     if (!options.readonly) {
+      // Takes effect only on a new file. A ~2.5 KB delivery fills a 4 KiB page alone; 8 KiB pages
+      // hold three, so a commit writes fewer, larger WAL frames (fewer system calls per delivery).
+      db.pragma('page_size = 8192')
       db.pragma('journal_mode = WAL')
       // A 200 to Gupy promises the delivery survives a power cut: WAL + NORMAL would not.
       db.pragma('synchronous = FULL')

@@ -12,8 +12,8 @@ export interface Delivery {
   /** The envelope's `date`, epoch milliseconds. */
   eventDate: number
   receivedAt: number
-  /** The raw body as received. Kept only for application events (data minimisation). */
-  body: string
+  /** The raw body as received (UTF-8). Kept only for application events (data minimisation). */
+  body: string | Uint8Array
 }
 
 export type DeliveryState = 'received' | 'mapped' | 'failed' | 'ignored'
@@ -24,11 +24,12 @@ export interface InboxCounts {
 }
 
 export function createInbox (db: Database) {
-  const insert = db.prepare<[string, string, number, number, string, string | null], { seq: number }>(`
+  // The body is stored as it arrived: bytes are cast to TEXT as they are, without a round trip
+  // through a JavaScript string.
+  const insert = db.prepare<[string, string, number, number, string, string | Uint8Array | null]>(`
     INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING seq`)
+    VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
+    ON CONFLICT (event_id) DO NOTHING`)
   const countByState = db.prepare<[], { state: DeliveryState, n: number }>(
     'SELECT state, count(*) AS n FROM deliveries GROUP BY state')
   const lastReceived = db.prepare<[], { received_at: number }>(
@@ -38,16 +39,13 @@ export function createInbox (db: Database) {
   const lastReceivedAt = (): number | undefined => lastReceived.get()?.received_at
 
   return {
-    /**
-     * Inserts the delivery unless its id is known. Runs inside the caller's transaction.
-     * Returns the outcome and, for a new application event, the row's sequence number.
-     */
-    record (d: Delivery): { outcome: Outcome, seq?: number } {
+    /** Inserts the delivery unless its id is known. Runs inside the caller's transaction. */
+    record (d: Delivery): Outcome {
       const application = APPLICATION_EVENTS.has(d.event)
-      const row = insert.get(d.eventId, d.event, d.eventDate, d.receivedAt,
+      const { changes } = insert.run(d.eventId, d.event, d.eventDate, d.receivedAt,
         application ? 'received' : 'ignored', application ? d.body : null)
-      if (row === undefined) return { outcome: 'duplicate' }
-      return application ? { outcome: 'accepted', seq: row.seq } : { outcome: 'ignored' }
+      if (changes === 0) return 'duplicate'
+      return application ? 'accepted' : 'ignored'
     },
 
     counts (): InboxCounts {

@@ -72,7 +72,7 @@ export default fp<StoreOptions>(async (app, opts) => {
     }
   }
 
-  const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d).outcome, {
+  const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d), {
     onCommit: (size, seconds) => {
       app.metrics.commitSize.observe(size)
       app.metrics.commitDuration.observe(seconds)

@@ -21,6 +21,14 @@ describe('POST /webhooks/gupy', () => {
     assert.equal(row.payload, body)
   })
 
+  test('stores the body as text, byte for byte, whatever characters it holds', async (t) => {
+    const { app } = await buildTestApp(t)
+    const body = JSON.stringify(delivery({ note: 'João Conceição, São Paulo — 日本 😀' }), null, 2)
+    assert.equal((await postDelivery(app, body)).json().status, 'accepted')
+    const row = app.store.db.prepare('SELECT typeof(payload) AS type, length(CAST(payload AS BLOB)) AS bytes, payload FROM deliveries').get()
+    assert.deepEqual(row, { type: 'text', bytes: Buffer.byteLength(body), payload: body })
+  })
+
   test('answers duplicate for an id seen before and changes nothing', async (t) => {
     const { app } = await buildTestApp(t)
     const first = delivery()
