@@ -17,6 +17,9 @@ export interface GroupCommitOptions {
   onCommit?: (size: number, seconds: number) => void
 }
 
+/** Turns of the event loop a batch may wait for more items, as long as each turn brings some. */
+const MAX_TURNS = 3
+
 export class ClosedError extends Error {
   override name = 'ClosedError'
 }
@@ -43,9 +46,21 @@ export class GroupCommit<I, O> {
       this.#queue.push({ item, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
-        // After the I/O phase: every request parsed in this turn of the loop joins the batch.
-        setImmediate(() => this.flush())
+        this.#commitWhenQuiet(this.#queue.length, MAX_TURNS)
       }
+    })
+  }
+
+  /**
+   * Commits after the I/O phase, so that every request parsed in this turn of the loop joins the
+   * batch. While each turn brings more items (others are sending too), waits up to `turns` turns:
+   * one fsync then answers more of them. A lone item is committed in its first turn.
+   */
+  #commitWhenQuiet (seen: number, turns: number): void {
+    setImmediate(() => {
+      const size = this.#queue.length
+      if (this.#scheduled && turns > 1 && size > seen && size < this.#maxBatch) this.#commitWhenQuiet(size, turns - 1)
+      else this.flush()
     })
   }
 

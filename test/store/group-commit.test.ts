@@ -29,6 +29,28 @@ describe('GroupCommit', () => {
     assert.deepEqual(commits, [4])
   })
 
+  test('a lone item is committed in the turn of the loop it arrived in', async (t) => {
+    const { gc, commits } = setup(t)
+    const pending = gc.submit('x')
+    await new Promise(setImmediate)
+    assert.deepEqual(commits, [1])
+    assert.equal(await pending, 'new')
+  })
+
+  test('while each turn of the loop brings more items, the batch waits for them (a few turns at most)', async (t) => {
+    const { gc, commits } = setup(t)
+    const results = [gc.submit('a'), gc.submit('b')]
+    // One more item in each of the following turns, as from other connections.
+    for (let turn = 1; turn <= 3; turn++) {
+      await new Promise(setImmediate)
+      results.push(gc.submit(`turn ${turn}`))
+    }
+    await Promise.all(results)
+    // The first batch took the items of the next two turns, then committed (three turns in all);
+    // the item of the third turn started a batch of its own.
+    assert.deepEqual(commits, [4, 1])
+  })
+
   test('a caller is answered only after the data is visible to another connection', async (t) => {
     const { file, gc } = setup(t)
     const reader = new Database(file, { readonly: true })
