@@ -3,6 +3,7 @@ import type { Database } from './sqlite.js'
 import { candidateKeys, contactKey, contactValues, mergeContact, renderContact, type ContactExtras, type ContactState } from '../mapping/contact.js'
 import { feedsFor, renderEvent } from '../mapping/event.js'
 import type { Mapping } from '../mapping/mapping-file.js'
+import type { Inbox } from './inbox.js'
 import { valueAt } from '../mapping/template.js'
 
 export const CONTACTS_FEED = 'contatos'
@@ -13,6 +14,8 @@ export interface MapperOptions {
   extras: ContactExtras
   /** Called with each failure reason (for metrics); reasons never hold personal data. */
   onFailure?: (reason: string) => void
+  /** The inbox whose ids a catch-up writes first (deliveries are mapped once their id is written). */
+  inbox?: Pick<Inbox, 'index' | 'catchUp'>
 }
 
 interface Row { seq: number, event_id: string, event: string, event_date: number, received_at: number, payload: string | null }
@@ -24,9 +27,10 @@ export class MappingFailure extends Error {}
 class RedoIsolated extends Error {}
 
 export function createMapper (db: Database, opts: MapperOptions) {
+  // Only deliveries whose id is in delivery_ids: a copy another process stored is never mapped.
   const pending = db.prepare<[number], Row>(`
     SELECT seq, event_id, event, event_date, received_at, payload FROM deliveries
-    WHERE state = 'received' ORDER BY seq LIMIT ?`)
+    WHERE state = 'received' AND seq <= (SELECT seq FROM delivery_ids_through) ORDER BY seq LIMIT ?`)
   const countPending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM deliveries WHERE state = 'received'")
   const markMapped = db.prepare<[string | null, number]>("UPDATE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
   const markFailed = db.prepare<[string, number]>("UPDATE deliveries SET state = 'failed', error = ? WHERE seq = ?")
@@ -122,6 +126,7 @@ export function createMapper (db: Database, opts: MapperOptions) {
   return {
     /** Maps every delivery still waiting; returns how many were mapped or failed. */
     catchUp (batchSize = 500): number {
+      opts.inbox?.catchUp()
       let total = 0
       for (let n = step(batchSize); n > 0; n = step(batchSize)) total += n
       return total
@@ -130,6 +135,7 @@ export function createMapper (db: Database, opts: MapperOptions) {
     step,
     /** Maps everything waiting, one batch per turn of the event loop, so requests keep flowing. */
     async catchUpInTurns (batchSize = 500): Promise<number> {
+      while ((opts.inbox?.index(1000) ?? 0) > 0) await new Promise(setImmediate)
       let total = 0
       for (let n = step(batchSize); n > 0; n = step(batchSize)) {
         total += n

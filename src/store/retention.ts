@@ -2,7 +2,7 @@
 import type { Database } from './sqlite.js'
 
 export interface Purged {
-  /** Raw bodies of deliveries, dropped; the delivery rows stay as tombstones for deduplication. */
+  /** Raw bodies of deliveries, dropped; the delivery rows and their ids stay, so late duplicates are still recognised. */
   payloads: number
   /** Served feed records. */
   records: number

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { Database } from '../../src/store/sqlite.js'
 import { openDatabase } from '../../src/store/database.js'
 import { loadMigrations, migrate, schemaVersion } from '../../src/store/migrate.js'
+import { createInbox } from '../../src/store/inbox.js'
 import { tempDir } from '../helper.js'
 
 function migrationsDir (t: Parameters<typeof tempDir>[0], files: Record<string, string>): URL {
@@ -75,5 +76,35 @@ describe('migrations', () => {
     assert.throws(() => migrate(db), /schema version 999 is newer/)
     const gap = migrationsDir(t, { '0001_a.sql': 'SELECT 1;', '0003_c.sql': 'SELECT 1;' })
     assert.throws(() => loadMigrations(gap), /0003_c\.sql is out of sequence/)
+  })
+
+  test('0004 moves the ids of an existing inbox to delivery_ids, keeping every delivery and its seq', (t) => {
+    const file = join(tempDir(t), 'bridge.sqlite')
+    const old = new Database(file)
+    migrate(old, loadMigrations().slice(0, 3))
+    const insert = old.prepare('INSERT INTO deliveries (seq, event_id, event, event_date, received_at, state, payload, error, codigo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    insert.run(3, 'a', 'application.created', 10, 11, 'mapped', '{"x":1}', null, 'c1')
+    insert.run(7, 'b', 'application.moved', 20, 21, 'failed', '{"x":2}', 'why', null)
+    insert.run(9, 'c', 'application.completed', 30, 31, 'ignored', null, null, null)
+    old.close()
+
+    const db = openDatabase(file)
+    t.after(() => db.close())
+    assert.equal(schemaVersion(db), 4)
+    assert.deepEqual(db.prepare('SELECT seq, event_id, event, event_date, received_at, state, payload, error, codigo FROM deliveries ORDER BY seq').raw().all(), [
+      [3, 'a', 'application.created', 10, 11, 'mapped', '{"x":1}', null, 'c1'],
+      [7, 'b', 'application.moved', 20, 21, 'failed', '{"x":2}', 'why', null],
+      [9, 'c', 'application.completed', 30, 31, 'ignored', null, null, null]])
+    assert.deepEqual(db.prepare('SELECT event_id, seq FROM delivery_ids ORDER BY seq').raw().all(), [['a', 3], ['b', 7], ['c', 9]])
+    assert.equal(db.prepare('SELECT seq FROM delivery_ids_through').pluck().get(), 9)
+    const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").pluck().all()
+    assert.deepEqual(indexes, ['deliveries_codigo', 'deliveries_failed', 'deliveries_payload_age', 'deliveries_to_map'])
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok')
+
+    const inbox = createInbox(db)
+    const delivery = (eventId: string) => ({ eventId, event: 'application.created', eventDate: 1, receivedAt: 1, body: '{}' })
+    assert.equal(inbox.record(delivery('b')), 'duplicate')
+    assert.equal(inbox.record(delivery('d')), 'accepted')
+    assert.equal(db.prepare("SELECT seq FROM deliveries WHERE event_id = 'd'").pluck().get(), 10, 'seq goes on after the last one')
   })
 })
