@@ -33,19 +33,17 @@ declare module 'fastify' {
 }
 
 /**
- * Writing delivery ids (see inbox.ts) and mapping run behind ingest: in large steps once no
- * delivery has been committed for IDLE_MS, and meanwhile in one small step per BUSY_INTERVAL_MS, so
- * a burst of webhooks is acknowledged at full speed. Past MAX_REMEMBERED ids held in memory, ids
- * are written at every turn instead, which bounds that memory (about 10 MB) under sustained load.
- * Feeds catch up completely before they serve.
+ * Mapping runs behind ingest: in large steps once no delivery has been committed for IDLE_MS, and
+ * meanwhile in one small step per BUSY_INTERVAL_MS, so a burst of webhooks is acknowledged at full
+ * speed. Feeds catch up completely before they serve. Delivery ids are merged into their index
+ * (see inbox.ts) ID_CHUNK per transaction: once idle, and during a burst one chunk after a commit
+ * whenever a merge is due, which bounds the ids held in memory to about two merges (a few MB).
  */
 const IDLE_MS = 100
 const BUSY_INTERVAL_MS = 1000
 const IDLE_STEP = 500
 const BUSY_STEP = 50
-const IDLE_IDS = 1000
-const BUSY_IDS = 1000
-const MAX_REMEMBERED = 100_000
+const ID_CHUNK = 1000
 /** Retention runs at start-up and then hourly. */
 const PURGE_EVERY_MS = 3_600_000
 
@@ -69,17 +67,37 @@ export default fp<StoreOptions>(async (app, opts) => {
     lastCommitAt = Date.now()
     timer ??= setTimeout(mapStep, IDLE_MS)
   }
+  let lastBusyStep = 0
   function mapStep (): void {
     timer = undefined
-    const idle = Date.now() - lastCommitAt >= IDLE_MS
+    const now = Date.now()
     try {
-      const indexed = inbox.index(idle ? IDLE_IDS : BUSY_IDS)
-      const mapped = mapper.step(idle ? IDLE_STEP : BUSY_STEP)
-      const behind = inbox.remembered() > MAX_REMEMBERED
-      if (indexed + mapped > 0) timer = setTimeout(mapStep, idle || behind ? 0 : BUSY_INTERVAL_MS)
+      if (now - lastCommitAt >= IDLE_MS) {
+        if (inbox.index(ID_CHUNK) + mapper.step(IDLE_STEP) > 0) timer = setTimeout(mapStep, 0)
+        return
+      }
+      if (now - lastBusyStep >= BUSY_INTERVAL_MS) {
+        lastBusyStep = now
+        mapper.step(BUSY_STEP)
+      }
+      timer = setTimeout(mapStep, IDLE_MS) // until the burst is over
     } catch (err) {
       app.log.error({ err }, 'background mapping failed; it is retried before the next poll')
     }
+  }
+
+  let merging = false
+  function mergeIdsSoon (): void {
+    if (merging || !inbox.mergeDue()) return
+    merging = true
+    setImmediate(() => {
+      merging = false
+      try {
+        inbox.index(ID_CHUNK)
+      } catch (err) {
+        app.log.error({ err }, 'writing delivery ids failed; retried after the next commit')
+      }
+    })
   }
 
   const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d), {
@@ -87,6 +105,7 @@ export default fp<StoreOptions>(async (app, opts) => {
       app.metrics.commitSize.observe(size)
       app.metrics.commitDuration.observe(seconds)
       mapSoon()
+      mergeIdsSoon()
     }
   })
   app.decorate('store', { db, inbox, ingest, mapper, feeds })

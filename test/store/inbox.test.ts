@@ -46,16 +46,38 @@ describe('inbox', () => {
       { event_id: 'a', state: 'received' }, { event_id: 'b', state: 'ignored' }, { event_id: 'c', state: 'received' }])
   })
 
-  test('index() writes the oldest ids first, at most `limit`, and moves its mark', (t) => {
+  test('index() merges the unwritten ids in key order, `limit` per transaction, and moves its mark with the last', (t) => {
     const { db, inbox } = open(t)
-    for (const id of ['a', 'b', 'c', 'd', 'e']) inbox.record(delivery(id))
+    for (const id of ['d', 'b', 'e', 'a', 'c']) inbox.record(delivery(id))
+    assert.equal(inbox.mergeDue(), false, 'five ids do not make a merge during a burst')
     assert.equal(inbox.index(2), 2)
-    assert.deepEqual(written(db), ['a', 'b'])
-    assert.equal(through(db), 2)
-    assert.equal(inbox.remembered(), 3)
-    assert.equal(inbox.catchUp(), 3)
-    assert.deepEqual(written(db), ['a', 'b', 'c', 'd', 'e'])
+    assert.equal(inbox.mergeDue(), true, 'a merge is under way')
+    assert.deepEqual(written(db), ['b', 'a'], 'the two smallest ids (listed by seq)')
+    assert.equal(through(db), 0, 'the mark waits for the whole merge')
+    assert.equal(inbox.remembered(), 5)
+    assert.equal(inbox.record(delivery('a')), 'duplicate')
+    assert.equal(inbox.record(delivery('e')), 'duplicate')
+    assert.equal(inbox.index(2), 2)
+    assert.equal(inbox.index(2), 1)
+    assert.deepEqual(written(db), ['d', 'b', 'e', 'a', 'c'])
+    assert.equal(through(db), 5)
+    assert.equal(inbox.remembered(), 0)
+    assert.equal(inbox.mergeDue(), false)
     assert.equal(inbox.index(10), 0)
+  })
+
+  test('a merge cut short by a crash is finished by the next process', (t) => {
+    const { db, file, inbox } = open(t)
+    for (const id of ['c', 'a', 'b']) inbox.record(delivery(id))
+    assert.equal(inbox.index(2), 2)
+    db.close()
+
+    const again = open(t, file)
+    assert.equal(again.inbox.catchUp(), 3)
+    assert.deepEqual(rows(again.db).map((r) => (r as { event_id: string }).event_id), ['c', 'a', 'b'], 'no delivery taken for a copy')
+    assert.deepEqual(written(again.db), ['c', 'a', 'b'])
+    assert.equal(through(again.db), 3)
+    assert.equal(again.inbox.record(delivery('b')), 'duplicate')
   })
 
   test('index() commits on its own: it refuses to run inside a transaction', (t) => {
