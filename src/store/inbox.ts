@@ -1,5 +1,6 @@
 /** The inbox repository: stores each Gupy delivery once, keyed by its id. */
 import type { Database } from 'better-sqlite3'
+import { IdFilter } from './id-filter.js'
 
 /** The Gupy events the bridge turns into Rubeus records; others are only acknowledged. */
 export const APPLICATION_EVENTS: ReadonlySet<string> = new Set(['application.created', 'application.moved'])
@@ -32,6 +33,9 @@ interface Stored { seq: number, event_id: string }
  */
 export const MERGE_SIZE = 20_000
 
+/** Ids the filter is sized for, at least: 2 MiB, about 0.1 % false positives when full. */
+const MIN_FILTER_CAPACITY = 1 << 20
+
 /**
  * Deduplication has two tiers. `delivery_ids` holds the ids of older deliveries; the ids of the
  * deliveries stored since it was last brought up to date are kept in memory by the process that
@@ -47,6 +51,8 @@ export function createInbox (db: Database) {
     INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload)
     VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))`)
   const indexedId = db.prepare<[string], number>('SELECT 1 FROM delivery_ids WHERE event_id = ?').pluck()
+  const allIds = db.prepare<[], string>('SELECT event_id FROM delivery_ids').pluck()
+  const idsThrough = db.prepare<[], number>('SELECT seq FROM delivery_ids_through').pluck()
   const storedId = db.prepare<[number], string>('SELECT event_id FROM deliveries WHERE seq = ?').pluck()
   // The oldest deliveries whose id is not written yet, in key order: written in that order, ids
   // that share an index page are written together.
@@ -66,11 +72,26 @@ export function createInbox (db: Database) {
   /** Ids this process stored that are not in delivery_ids yet, with their seq. */
   const recent = new Map<string, number>()
 
+  /**
+   * Every id in delivery_ids or remembered, so that a new id needs no index lookup. Built on first
+   * use, sized for twice the ids stored so far (the mark bounds their number); rebuilt only by the
+   * next process, and until then it only answers "maybe" more often.
+   */
+  let filter: IdFilter | undefined
+  function idFilter (): IdFilter {
+    if (filter === undefined) {
+      filter = new IdFilter(Math.max(MIN_FILTER_CAPACITY, 2 * ((idsThrough.get() ?? 0) + recent.size)))
+      for (const id of allIds.iterate()) filter.add(id)
+      for (const id of recent.keys()) filter.add(id)
+    }
+    return filter
+  }
+
   function known (eventId: string): boolean {
     const seq = recent.get(eventId)
     // The row is checked: the transaction that stored it may have been rolled back.
     if (seq !== undefined && storedId.get(seq) === eventId) return true
-    return indexedId.get(eventId) !== undefined
+    return idFilter().mightHave(eventId) && indexedId.get(eventId) !== undefined
   }
 
   const writeIds = db.transaction((rows: Stored[], through: number | undefined) => {
@@ -125,6 +146,7 @@ export function createInbox (db: Database) {
       const { lastInsertRowid } = insert.run(d.eventId, d.event, d.eventDate, d.receivedAt,
         application ? 'received' : 'ignored', application ? d.body : null)
       recent.set(d.eventId, Number(lastInsertRowid))
+      idFilter().add(d.eventId)
       return application ? 'accepted' : 'ignored'
     },
 
@@ -134,6 +156,7 @@ export function createInbox (db: Database) {
     catchUp (batchSize = 5000): number {
       let total = 0
       for (let n = index(batchSize); n > 0; n = index(batchSize)) total += n
+      idFilter() // built now rather than on the first delivery
       return total
     },
 
