@@ -41,8 +41,8 @@ const MIN_FILTER_CAPACITY = 1 << 20
  * deliveries stored since it was last brought up to date are kept in memory by the process that
  * stored them, and merged into `delivery_ids` later, many at a time and in key order, by `index()`.
  * Gupy's ids are random UUIDs: written at once, each would dirty one more page of a large index in
- * the commit that acknowledges its delivery. Only one process may receive webhooks on a database; `index()`
- * still keeps the first delivery of an id if another process stored a copy.
+ * the commit that acknowledges its delivery. One process receives webhooks on a database; should
+ * another store a copy of an id, `index()` keeps the first delivery and drops the copy unmapped.
  */
 export function createInbox (db: Database) {
   // The body is stored as it arrived: bytes are cast to TEXT as they are, without a round trip
@@ -50,7 +50,7 @@ export function createInbox (db: Database) {
   const insert = db.prepare<[string, string, number, number, string, string | Uint8Array | null]>(`
     INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload)
     VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))`)
-  const indexedId = db.prepare<[string], number>('SELECT 1 FROM delivery_ids WHERE event_id = ?').pluck()
+  const writtenSeq = db.prepare<[string], number>('SELECT seq FROM delivery_ids WHERE event_id = ?').pluck()
   const allIds = db.prepare<[], string>('SELECT event_id FROM delivery_ids').pluck()
   const idsThrough = db.prepare<[], number>('SELECT seq FROM delivery_ids_through').pluck()
   const storedId = db.prepare<[number], string>('SELECT event_id FROM deliveries WHERE seq = ?').pluck()
@@ -60,7 +60,6 @@ export function createInbox (db: Database) {
     SELECT seq, event_id FROM (
       SELECT seq, event_id FROM deliveries WHERE seq > (SELECT seq FROM delivery_ids_through) ORDER BY seq LIMIT ?
     ) ORDER BY event_id, seq`)
-  const writtenSeq = db.prepare<[string], number>('SELECT seq FROM delivery_ids WHERE event_id = ?').pluck()
   const addId = db.prepare<[string, number]>('INSERT INTO delivery_ids (event_id, seq) VALUES (?, ?) ON CONFLICT DO NOTHING')
   const dropCopy = db.prepare<[number]>('DELETE FROM deliveries WHERE seq = ?')
   const advance = db.prepare<[number]>('UPDATE delivery_ids_through SET seq = ?')
@@ -91,7 +90,7 @@ export function createInbox (db: Database) {
     const seq = recent.get(eventId)
     // The row is checked: the transaction that stored it may have been rolled back.
     if (seq !== undefined && storedId.get(seq) === eventId) return true
-    return idFilter().mightHave(eventId) && indexedId.get(eventId) !== undefined
+    return idFilter().mightHave(eventId) && writtenSeq.get(eventId) !== undefined
   }
 
   const writeIds = db.transaction((rows: Stored[], through: number | undefined) => {
