@@ -82,10 +82,9 @@ async function load (mode: string, port: number, seconds: number): Promise<Resul
 
 interface Target { mode: string, child: ChildProcess, port: number }
 
-/** Only the target being measured runs: the other is stopped, so its background work cannot take the machine. */
-function runOnly (target: Target, other: Target): void {
-  other.child.kill('SIGSTOP')
-  target.child.kill('SIGCONT')
+/** Only the target being measured runs: the others are stopped, so their background work cannot take the machine. */
+function runOnly (target: Target, all: Target[]): void {
+  for (const t of all) t.child.kill(t === target ? 'SIGCONT' : 'SIGSTOP')
 }
 
 async function measure (target: Target, seconds: number): Promise<Result> {
@@ -110,14 +109,14 @@ export async function runIngestBenchmark (): Promise<void> {
     // This machine's speed drifts within a minute: short rounds, alternating which target goes first
     // (bare, bridge, bridge, bare…), compare neighbours in time. The target not measured is stopped.
     for (const target of [bare, bridge]) {
-      runOnly(target, target === bare ? bridge : bare)
+      runOnly(target, [bare, bridge])
       await load(target.mode, target.port, 2) // warm-up: JIT, page cache, WAL file growth
     }
     const rounds: Array<{ bare: Result, bridge: Result }> = []
     for (let i = 0; i < ROUNDS; i++) {
       const round: Partial<Record<'bare' | 'bridge', Result>> = {}
       for (const target of i % 2 === 0 ? [bare, bridge] : [bridge, bare]) {
-        runOnly(target, target === bare ? bridge : bare)
+        runOnly(target, [bare, bridge])
         round[target.mode as 'bare' | 'bridge'] = await measure(target, DURATION)
       }
       rounds.push(round as { bare: Result, bridge: Result })

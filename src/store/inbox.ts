@@ -31,7 +31,7 @@ interface Stored { seq: number, event_id: string }
  * index, while twenty thousand written in key order share pages (measured on 300,000 ids, 8 KiB
  * pages: 32 µs per id written in random order, 6 µs in key order).
  */
-export const MERGE_SIZE = 20_000
+const MERGE_SIZE = 20_000
 
 /** Ids the filter is sized for, at least: 2 MiB, about 0.1 % false positives when full. */
 const MIN_FILTER_CAPACITY = 1 << 20
