@@ -17,7 +17,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
 const SECRET = 'bench-secret-0123456789'
 
-const template = readFileSync(new URL('../../shared/fixtures/gupy/application.created.reconstructed.json', import.meta.url), 'utf8')
+const template = readFileSync(new URL('../test/fixtures/gupy/application.created.reconstructed.json', import.meta.url), 'utf8')
   .replace('"0b6f8f2e-3c1d-4a8e-9f57-2d1c6b7a9e01"', '"@ID@"')
   .replace('"2025-07-01T12:00:00.000Z"', '"@DATE@"')
   .replace('john.doe@example.com', 'candidate@ID@@example.com')

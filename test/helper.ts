@@ -14,7 +14,8 @@ export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
 export const FEED_TOKEN = 'feed-token-0123456789abcdef'
 
-export const FIXTURES = new URL('../../shared/fixtures/', import.meta.url)
+/** Fake or redacted bodies from both platforms, kept in the repository (see test/fixtures/README.md). */
+export const FIXTURES = new URL('./fixtures/', import.meta.url)
 
 export function fixture (name: string): string {
   return readFileSync(new URL(name, FIXTURES), 'utf8')
