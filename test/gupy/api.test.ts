@@ -1,0 +1,164 @@
+/** Gupy's API client against undici's MockAgent: paging, the rate limit, and its errors. */
+import { describe, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { MockAgent } from 'undici'
+import { ATTEMPTS, GupyApiError, MAX_WAIT_MS, createGupyApi } from '../../src/gupy/api.js'
+
+const ORIGIN = 'https://api.gupy.example'
+const TOKEN = 'gupy-api-token-0123456789'
+const NOW = Date.parse('2025-03-10T12:00:00Z')
+const JSON_HEADERS = { headers: { 'content-type': 'application/json' } }
+
+/** A client on a MockAgent that reaches no network; its waits are recorded instead of slept. */
+function mockGupy (t: TestContext) {
+  const agent = new MockAgent({ enableCallHistory: true })
+  agent.disableNetConnect()
+  t.after(() => agent.close())
+  const waits: Array<{ ms: number, reason: string }> = []
+  const slept: number[] = []
+  const api = createGupyApi({
+    baseUrl: `${ORIGIN}/`,
+    token: TOKEN,
+    dispatcher: agent,
+    now: () => NOW,
+    onWait: (ms, reason) => { waits.push({ ms, reason }) },
+    sleep: async (ms) => { slept.push(ms) }
+  })
+  const calls = () => agent.getCallHistory()?.calls() ?? []
+  return { agent, pool: agent.get(ORIGIN), api, waits, slept, calls }
+}
+
+const subscription = (n: number) => ({ id: `sub-${n}`, action: 'application.created', status: 'active', postbackUrl: `https://bridge.example.com/webhooks/gupy#${n}` })
+
+describe('listings', () => {
+  test('a bare array is the whole list, in one call with the token, fields=all and the paging parameters', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: '/api/v1/webhooks', method: 'GET', query: { fields: 'all', perPage: '100', page: '1' } })
+      .reply(200, [subscription(1), subscription(2)], JSON_HEADERS)
+    const list = await gupy.api.listWebhooks()
+    assert.deepEqual(list.map((s) => s.id), ['sub-1', 'sub-2'])
+    const [call, ...more] = gupy.calls()
+    assert.equal(more.length, 0)
+    assert.equal(call?.fullUrl, `${ORIGIN}/api/v1/webhooks?fields=all&perPage=100&page=1`)
+    assert.equal((call?.headers as Record<string, string>).authorization, `Bearer ${TOKEN}`)
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('{results, totalResults, page, totalPages} is walked page by page, exactly totalPages calls', async (t) => {
+    const gupy = mockGupy(t)
+    const all = Array.from({ length: 5 }, (_, i) => subscription(i + 1))
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/jobs?'), method: 'GET' }).reply(({ path }) => {
+      const page = Number(new URL(path, ORIGIN).searchParams.get('page'))
+      return { statusCode: 200, data: { results: all.slice((page - 1) * 2, page * 2), totalResults: all.length, page, totalPages: 3 }, responseOptions: JSON_HEADERS }
+    }).times(3)
+    const list = await gupy.api.listAll<{ id: string }>('/api/v1/jobs', { status: 'published' })
+    assert.deepEqual(list.map((s) => s.id), all.map((s) => s.id))
+    const calls = gupy.calls()
+    assert.equal(calls.length, 3)
+    assert.deepEqual(calls.map((c) => c.searchParams), [1, 2, 3].map((page) => ({ status: 'published', perPage: '100', page: String(page) })))
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('pages() yields each page; {data} without totalPages is one page; an empty page ends the walk', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/applications?'), method: 'GET' })
+      .reply(200, { data: [{ id: 1 }, { id: 2 }] }, JSON_HEADERS)
+    const pages = []
+    for await (const page of gupy.api.pages<{ id: number }>('/api/v1/applications')) pages.push(page)
+    assert.deepEqual(pages, [[{ id: 1 }, { id: 2 }]])
+
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/applications?'), method: 'GET' })
+      .reply(200, { results: [{ id: 3 }], totalPages: 9 }, JSON_HEADERS)
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/applications?'), method: 'GET' })
+      .reply(200, { results: [], totalPages: 9 }, JSON_HEADERS)
+    assert.deepEqual(await gupy.api.listAll('/api/v1/applications'), [{ id: 3 }])
+    assert.equal(gupy.calls().length, 3)
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('an answer in an unknown shape is a GupyApiError saying so', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/webhooks?'), method: 'GET' }).reply(200, { items: [] }, JSON_HEADERS)
+    await assert.rejects(gupy.api.listWebhooks(), (err) => {
+      assert.ok(err instanceof GupyApiError)
+      assert.equal(err.message, 'Gupy answered the subscription list in an unknown shape')
+      assert.equal(err.status, 200)
+      return true
+    })
+    gupy.pool.intercept({ path: (p) => p.startsWith('/api/v1/jobs?'), method: 'GET' }).reply(200, '')
+    await assert.rejects(gupy.api.listAll('/api/v1/jobs'), /Gupy answered the \/api\/v1\/jobs list in an unknown shape/)
+  })
+})
+
+describe('call', () => {
+  test('sends the JSON body; an empty answer is undefined', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: '/api/v1/webhooks', method: 'POST', body: JSON.stringify({ action: 'application.moved' }) }).reply(201, { id: 'new' }, JSON_HEADERS)
+    gupy.pool.intercept({ path: '/api/v1/webhooks/new', method: 'PUT' }).reply(204, '')
+    assert.deepEqual(await gupy.api.call('POST', '/api/v1/webhooks', { action: 'application.moved' }), { id: 'new' })
+    assert.equal(await gupy.api.call('PUT', '/api/v1/webhooks/new', {}), undefined)
+    assert.equal((gupy.calls()[0]?.headers as Record<string, string>)['content-type'], 'application/json')
+  })
+
+  test('a 429 with Retry-After (seconds, or an HTTP date) is waited out, then the call is made again', async (t) => {
+    const gupy = mockGupy(t)
+    const path = '/api/v1/jobs/1'
+    gupy.pool.intercept({ path, method: 'GET' }).reply(429, { message: 'Too Many Requests' }, { headers: { 'retry-after': '7' } })
+    gupy.pool.intercept({ path, method: 'GET' }).reply(429, '', { headers: { 'retry-after': new Date(NOW + 3000).toUTCString() } })
+    gupy.pool.intercept({ path, method: 'GET' }).reply(200, { id: 1 }, JSON_HEADERS)
+    assert.deepEqual(await gupy.api.call('GET', path), { id: 1 })
+    assert.deepEqual(gupy.slept, [7000, 3000])
+    assert.deepEqual(gupy.waits.map((w) => w.ms), [7000, 3000])
+    assert.match(gupy.waits[0]!.reason, /429.*GET \/api\/v1\/jobs\/1/)
+    assert.equal(gupy.calls().length, 3)
+  })
+
+  test('a 429 with only X-RateLimit-Reset waits until then, as epoch seconds or as seconds from now', async (t) => {
+    const gupy = mockGupy(t)
+    for (const reset of [String(NOW / 1000 + 30), '2']) {
+      gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, '', { headers: { 'x-ratelimit-limit': '900', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } })
+      gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(200, { ok: true }, JSON_HEADERS)
+      assert.deepEqual(await gupy.api.call('GET', '/x'), { ok: true })
+    }
+    assert.deepEqual(gupy.slept, [30_000, 2000])
+  })
+
+  test('waits are capped; after the last attempt the 429 is an error', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, 'slow down', { headers: { 'retry-after': '3600' } }).times(ATTEMPTS)
+    await assert.rejects(gupy.api.call('GET', '/x'), (err) => err instanceof GupyApiError && err.status === 429 && err.message === 'Gupy answered 429: slow down')
+    assert.deepEqual(gupy.slept, Array(ATTEMPTS - 1).fill(MAX_WAIT_MS))
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('401 and 403 say the token was refused and name the permissions it needs, never the token', async (t) => {
+    const gupy = mockGupy(t)
+    for (const status of [401, 403]) {
+      gupy.pool.intercept({ path: '/api/v1/webhooks?fields=all&perPage=100&page=1', method: 'GET' }).reply(status, { message: `bad token ${TOKEN}` }, JSON_HEADERS)
+      await assert.rejects(gupy.api.listWebhooks(), (err) => {
+        assert.ok(err instanceof GupyApiError)
+        assert.equal(err.status, status)
+        assert.match(err.message, new RegExp(`^Gupy refused the token \\(${status}\\): check GUPY_API_TOKEN`))
+        assert.match(err.message, /listing, creating and updating webhook configurations/)
+        assert.match(err.message, /listing jobs and listing applications/)
+        assert.ok(!err.message.includes(TOKEN))
+        return true
+      })
+    }
+  })
+
+  test('another status is a GupyApiError with the status and the start of the body (without the token)', async (t) => {
+    const gupy = mockGupy(t)
+    const body = `{"error":"boom","echo":"Bearer ${TOKEN}","detail":"${'x'.repeat(400)}"}`
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(500, body, JSON_HEADERS)
+    await assert.rejects(gupy.api.call('GET', '/x'), (err) => {
+      assert.ok(err instanceof GupyApiError)
+      assert.equal(err.status, 500)
+      assert.ok(err.message.startsWith('Gupy answered 500: {"error":"boom","echo":"Bearer <GUPY_API_TOKEN>"'))
+      assert.equal(err.message.length, 'Gupy answered 500: '.length + 300)
+      assert.ok(!err.message.includes(TOKEN))
+      return true
+    })
+    assert.deepEqual(gupy.slept, [], 'no retry of a 500')
+  })
+})
