@@ -4,7 +4,8 @@ import { STATUS_CODES } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
 import type { Config } from './config.js'
-import { NotFoundError, StoreUnavailableError } from './errors.js'
+import background from './background/plugin.js'
+import { NotFoundError, ShuttingDownError } from './errors.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
@@ -46,8 +47,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   app.setSerializerCompiler(serializerCompiler)
 
   await app.register(metrics)
-  await app.register(store, {
-    databasePath: config.DATABASE_PATH,
+  await app.register(store, { databasePath: config.DATABASE_PATH })
+  await app.register(background, {
     mapping,
     timeZone: config.TIMEZONE,
     extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM },
@@ -61,7 +62,7 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     reply.header('x-request-id', request.id)
     if (!closing) return done()
     reply.header('connection', 'close')
-    done(new StoreUnavailableError('shutting down'))
+    done(new ShuttingDownError())
   })
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info({
@@ -79,7 +80,7 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     const status = err.validation ? 400 : (err.statusCode ?? 500)
     const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')
     request.logFields = { ...request.logFields, code }
-    if (status >= 500 && code !== StoreUnavailableError.prototype.code) {
+    if (status >= 500 && status !== 503) {
       request.log.error({ err }, 'request failed')
     }
     if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)

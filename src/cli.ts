@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** `gupy-rubeus-bridge <command>`: operator commands over the same database and configuration as the service. */
 import { config as loadDotenv } from 'dotenv'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfig } from './config.js'
+import { ConfigError } from './errors.js'
 import { backup } from './commands/backup.js'
 import { UsageError, type Command } from './commands/command.js'
 import { erase, purge } from './commands/lgpd.js'

@@ -1,7 +1,9 @@
 /** The service's configuration: one zod schema over the environment, validated once at start-up. */
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { ConfigError } from './errors.js'
 import { isTimeZone } from './mapping/formats.js'
+import { MAX_BATCH_SIZE } from './rubeus/contract.js'
 
 const MIB = 1024 * 1024
 
@@ -61,7 +63,7 @@ export const EnvSchema = z.object({
   RUBEUS_FEED_AUTH: z.enum(['bearer', 'basic', 'none']).default('bearer'),
   RUBEUS_FEED_BASIC_USER: z.string().regex(/^[^:\s]+$/, 'must not contain a colon or spaces').optional(),
   RUBEUS_FEED_BASIC_PASSWORD: z.string().min(16, 'must be at least 16 characters long').optional(),
-  FEED_BATCH_SIZE: z.coerce.number().int().min(1).max(1000, 'Rubeus accepts at most 1000 records per call').default(1000),
+  FEED_BATCH_SIZE: z.coerce.number().int().min(1).max(MAX_BATCH_SIZE, `Rubeus accepts at most ${MAX_BATCH_SIZE} records per call`).default(MAX_BATCH_SIZE),
   FEED_SETTLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Sao_Paulo').default('America/Sao_Paulo'),
   RUBEUS_BASE_LEGAL: z.string().regex(/^\d+$/, 'must be the numeric id of a legal basis in Rubeus').optional(),
@@ -103,8 +105,4 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n${[...new Set(problems)].join('\n')}`)
   }
   return result.data
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
 }

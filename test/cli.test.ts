@@ -11,7 +11,7 @@ describe('gupy-rubeus-bridge', () => {
     await postDelivery(app, delivery({ event: 'application.moved' }))
     await postDelivery(app, delivery({ event: 'job.published' }))
     await postDelivery(app, delivery({ data: { candidate: { name: 'No Key' } } }))
-    app.store.mapper.catchUp()
+    app.mapper.catchUp()
     const json = await cli(['status', '--json'], { DATABASE_PATH: config.DATABASE_PATH })
     assert.equal(json.code, 0, json.stderr)
     const report = JSON.parse(json.stdout)

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { parse } from 'dotenv'
-import { ConfigError, EnvSchema, loadConfig } from '../src/config.js'
+import { EnvSchema, loadConfig } from '../src/config.js'
+import { ConfigError } from '../src/errors.js'
 
 describe('loadConfig', () => {
   test('gives the documented defaults for an empty environment', () => {

@@ -81,12 +81,8 @@ test('after SIGKILL under load, every delivery answered 200 is stored, and re-se
   const db = new Database(databasePath, { readonly: true })
   const has = db.prepare('SELECT 1 FROM deliveries WHERE event_id = ?').pluck()
   const missing = [...acknowledged.keys()].filter((id) => has.get(id) === undefined)
-  // Ids are written to delivery_ids behind ingest: the killed process still held some in memory only.
-  const unwritten = db.prepare('SELECT count(*) FROM deliveries WHERE seq > (SELECT seq FROM delivery_ids_through)').pluck().get() as number
   db.close()
   assert.deepEqual(missing, [], 'no acknowledged delivery is lost')
-  t.diagnostic(`${unwritten} ids not yet written at the kill`)
-  assert.ok(unwritten > 0, 'the restart has ids to write before it takes deliveries')
 
   const restarted = await startServer(databasePath)
   t.after(() => restarted.child.kill('SIGKILL'))

@@ -249,4 +249,36 @@ describe('server process', () => {
       db.close()
     }
   })
+  test('a second service on the same database waits, says so, and takes over once the first has stopped', async (t) => {
+    const dir = tempDir(t)
+    const env = { DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, FEED_SETTLE_SECONDS: '0', LOG_LEVEL: 'info' }
+    const first = await startServer(t, dir, env)
+    const firstBody = delivery()
+    assert.equal((await post(first.base, JSON.stringify(firstBody))).outcome, 'accepted')
+
+    const port = await freePort()
+    const second = spawnServer(t, dir, { ...env, PORT: String(port), HOST: '127.0.0.1' })
+    const waiting = async () => {
+      while (!logLines(second.stdout()).some((l) => l.level === 40 && /another service is running on this database; waiting/.test(String(l.msg)))) await sleep(50)
+    }
+    await within(waiting(), 20_000, 'the second service\'s log line saying it waits')
+    const secondBase = `http://127.0.0.1:${port}`
+    for (const path of ['/webhooks/gupy', '/rubeus/contatos', '/healthz']) {
+      await assert.rejects(request(secondBase + path, { method: path === '/webhooks/gupy' ? 'POST' : 'GET', body: path === '/webhooks/gupy' ? '{}' : undefined }),
+        { code: 'ECONNREFUSED' }, `the waiting service does not answer ${path}`)
+    }
+    const polled = await request(`${first.base}/rubeus/contatos`, { headers: { authorization: `Bearer ${FEED_TOKEN}` } })
+    assert.equal((await polled.body.json() as unknown[]).length, 1, 'the first service serves meanwhile')
+    assert.equal(second.child.exitCode, null, 'the second one is still waiting')
+
+    assert.deepEqual(await stop(first, 'SIGTERM'), { code: 0, signal: null })
+    const base = await ready(second, port)
+    assert.deepEqual(await post(base, JSON.stringify(firstBody)), { status: 200, outcome: 'duplicate', retryAfter: undefined })
+    const next = delivery()
+    ;(next.data as { candidate: { email: string } }).candidate.email = 'another.candidate@example.com'
+    assert.equal((await post(base, JSON.stringify(next))).outcome, 'accepted')
+    const res = await request(`${base}/rubeus/contatos`, { headers: { authorization: `Bearer ${FEED_TOKEN}` } })
+    assert.equal((await res.body.json() as unknown[]).length, 1, 'only the new contact: what the first served is not served again')
+    assert.deepEqual(await stop(second, 'SIGTERM'), { code: 0, signal: null })
+  })
 })

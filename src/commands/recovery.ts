@@ -1,7 +1,9 @@
 /** `rewind` and `reprocess`: serve records again, and map stored deliveries again. */
+import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
+import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { createFeeds } from '../store/feeds.js'
-import { CONTACTS_FEED, createMapper } from '../store/mapper.js'
+import { createRepositories } from '../store/repositories.js'
 import { UsageError, options, withDatabase, type Command } from './command.js'
 
 export const rewind: Command = {
@@ -43,12 +45,13 @@ export const reprocess: Command = {
     const { values } = options(args, { all: { type: 'boolean', default: false } })
     const mapping = loadMapping(config.MAPPING_FILE)
     return await withDatabase(config, async (db) => {
-      const mapper = createMapper(db, {
+      const repositories = createRepositories(db)
+      const mapper = createMapper(repositories, {
         mapping,
         timeZone: config.TIMEZONE,
         extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM }
       })
-      const queued = mapper.requeue(values.all ? 'all' : 'failed')
+      const queued = repositories.inbox.requeue(values.all ? 'all' : 'failed')
       out(`${queued} deliveries to map again\n`)
       let done = 0
       for (let n = mapper.step(1000); n > 0; n = mapper.step(1000)) {
@@ -56,8 +59,7 @@ export const reprocess: Command = {
         if (queued >= 10_000) out(`  ${done} / ${queued}\n`)
         await new Promise(setImmediate)
       }
-      const failed = db.prepare<[], { reason: string, count: number }>(
-        "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error").all()
+      const failed = repositories.inbox.failures()
       out(`mapped ${done}; failed now: ${failed.length === 0 ? 'none' : failed.map((f) => `${f.count} (${f.reason})`).join(', ')}\n`)
       return 0
     })

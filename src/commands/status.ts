@@ -1,8 +1,7 @@
 /** `status`: deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
-import { createFeeds } from '../store/feeds.js'
-import { createInbox } from '../store/inbox.js'
-import { CONTACTS_FEED } from '../store/mapper.js'
+import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { createRepositories } from '../store/repositories.js'
 import { options, withDatabase, type Command } from './command.js'
 
 function ago (when: Date): string {
@@ -20,19 +19,15 @@ export const status: Command = {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
     const feedNames = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
     const report = await withDatabase(config, (db) => {
-      const counts = createInbox(db).counts()
-      const feeds = createFeeds(db)
-      const lastBatch = db.prepare<[string], { id: number, count: number, cut_at: number, outcome: string, caller: string | null }>(
-        'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT 1')
-      const failures = db.prepare<[], { reason: string, count: number }>(
-        "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error ORDER BY count DESC").all()
+      const { inbox, feeds } = createRepositories(db)
+      const counts = inbox.counts()
       const now = Date.now()
       return {
         deliveries: counts.byState,
         lastReceivedAt: counts.lastReceivedAt === undefined ? null : new Date(counts.lastReceivedAt).toISOString(),
-        failures,
+        failures: inbox.failures(),
         feeds: feedNames.map((feed) => {
-          const batch = lastBatch.get(feed)
+          const batch = feeds.lastBatch(feed)
           return {
             feed,
             ...feeds.counts(feed, now, config.FEED_SETTLE_SECONDS * 1000),

@@ -1,5 +1,6 @@
 /** The Gupy webhook envelope: only `id`, `event` and `date` are required; everything else is kept raw. */
 import { z } from 'zod'
+import type { Outcome } from './events.js'
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
@@ -46,6 +47,6 @@ export const EnvelopeSchema = z.object({
 
 /** The answer to Gupy. */
 export interface Ack {
-  status: 'accepted' | 'duplicate' | 'ignored'
+  status: Outcome
   id: string
 }

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import { ForbiddenAddressError, StoreUnavailableError, UnauthorizedError } from '../errors.js'
 import { eventLabel } from '../ops/metrics.js'
+import { ClosedError } from '../store/group-commit.js'
 import { EnvelopeSchema, type Ack } from './envelope.js'
 import { matchesAnySecret, secretDigests } from '../credentials.js'
 import { addressAllowlist, presentedSecret } from './auth.js'
@@ -73,7 +74,7 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
     } catch (err) {
       request.log.error({ err, ...fields }, 'delivery not stored')
       app.metrics.deliveries.inc({ event: fields.event, outcome: 'unavailable' })
-      throw new StoreUnavailableError(err instanceof Error && err.name === 'ClosedError' ? 'shutting down' : 'database unavailable')
+      throw new StoreUnavailableError(err instanceof ClosedError ? 'shutting down' : 'database unavailable')
     }
     request.logFields = { ...fields, outcome }
     app.metrics.deliveries.inc({ event: fields.event, outcome })

@@ -1,7 +1,9 @@
 /** The mapping file: what an operator can change without code, its schema, defaults and loader. */
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../errors.js'
+import { APPLICATION_EVENTS } from '../gupy/events.js'
+import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { foldText } from './formats.js'
 import { TEMPLATE_SYNTAX } from './template.js'
 
@@ -22,12 +24,10 @@ const eventSources = {
   camposPersonalizados: columns.optional()
 }
 
-export const APPLICATION_EVENT_TYPES = ['application.created', 'application.moved'] as const
-
 const FeedSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and hyphens')
-    .refine((n) => n !== 'contatos', '"contatos" is the contacts feed'),
-  events: z.array(z.enum(APPLICATION_EVENT_TYPES)).min(1),
+    .refine((n) => n !== CONTACTS_FEED, `"${CONTACTS_FEED}" is the contacts feed`),
+  events: z.array(z.enum(APPLICATION_EVENTS)).min(1),
   /** Only deliveries whose current step is one of these (compared ignoring case and accents). */
   steps: stepList.optional(),
   /** Deliveries whose current step is one of these produce no event here; default: the top-level list. */

@@ -6,8 +6,6 @@ const health: FastifyPluginAsync = async (app) => {
   const expectedVersion = loadMigrations().at(-1)?.version ?? 0
   // Prepared once: readiness is polled often, and statements are best not left to the GC.
   const userVersion = app.store.db.prepare('PRAGMA user_version').pluck()
-  let closing = false
-  app.addHook('preClose', async () => { closing = true })
 
   /** GET /healthz — the process is up and answering. */
   app.get('/healthz', async () => ({ status: 'ok' }))
@@ -15,7 +13,6 @@ const health: FastifyPluginAsync = async (app) => {
   /** GET /readyz — the database answers and its schema is current; 503 otherwise. */
   app.get('/readyz', async (_request, reply) => {
     const problems: string[] = []
-    if (closing) problems.push('shutting down')
     try {
       const version = userVersion.get() as number
       if (version !== expectedVersion) problems.push(`schema version ${version}, expected ${expectedVersion}`)

@@ -1,7 +1,7 @@
 /** Prometheus metrics: one registry per app instance, served at GET /metrics. */
 import fp from 'fastify-plugin'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { APPLICATION_EVENTS } from '../store/inbox.js'
+import { isApplicationEvent } from '../gupy/events.js'
 
 function createMetrics () {
   const registry = new Registry()
@@ -65,7 +65,7 @@ export type Metrics = ReturnType<typeof createMetrics>
 /** Keeps label cardinality bounded: event names come from the caller. */
 export function eventLabel (event: string | undefined): string {
   if (event === undefined) return 'unknown'
-  return APPLICATION_EVENTS.has(event) ? event : 'other'
+  return isApplicationEvent(event) ? event : 'other'
 }
 
 declare module 'fastify' {

@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client'
 import { z } from 'zod'
 import { NotFoundError, UnauthorizedError } from '../errors.js'
 import type { Batch } from '../store/feeds.js'
-import { CONTACTS_FEED } from '../store/mapper.js'
+import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
 import { feedAuth, type FeedAuthOptions } from './auth.js'
 
 export interface FeedsOptions {
@@ -21,7 +21,7 @@ const WRITE_TIMEOUT_MS = 60_000
 
 const BrowseQuery = z.object({
   after: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional()
+  limit: z.coerce.number().int().min(1).max(MAX_BATCH_SIZE).optional()
 })
 
 /** One poll at a time per feed: a queue of promises, each released when its batch is settled. */
@@ -71,65 +71,64 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     done(new UnauthorizedError())
   })
 
-  async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)
     const query = request.query as z.infer<typeof BrowseQuery>
     request.logFields = { feed }
     reply.type('application/json; charset=utf-8').header('cache-control', 'no-store')
     if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
 
-    await store.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
+    await app.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
     const unlock = await lock(feed)
-    let batch: Batch | undefined
     try {
-      if (request.socket?.destroyed === true) { // the caller left while waiting its turn
-        unlock()
-        return reply.code(499).send()
-      }
-      store.mapper.catchUp()
+      if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn
+      app.mapper.catchUp()
       const now = Date.now()
       store.feeds.release(feed, now, settleMs)
-      batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
-    } catch (err) {
-      unlock()
-      throw err
+      const batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
+      if (batch === undefined) return reply.header('x-remaining', store.feeds.remaining(feed)).send('[]')
+      request.logFields = { feed, batchId: batch.id, records: batch.count }
+      const written = handedToSystem(reply)
+      reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch)).send(batch.body)
+      settle(batch, await written, request)
+      return reply
+    } finally {
+      unlock() // the next poll of this feed cuts after this batch's outcome is recorded
     }
-    if (batch === undefined) {
-      unlock()
-      reply.header('x-remaining', store.feeds.remaining(feed))
-      return reply.send('[]')
-    }
-    settleWhenWritten(batch, request, reply, unlock)
-    reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch))
-    return reply.send(batch.body)
   }
 
-  /** The cursor moves only once the whole body was handed to the operating system. */
-  function settleWhenWritten (batch: Batch, request: FastifyRequest, reply: FastifyReply, unlock: () => void): void {
+  /**
+   * Resolves true once the whole body was handed to the operating system, false if the response
+   * failed or was cut off first (or was not written out within WRITE_TIMEOUT_MS).
+   */
+  function handedToSystem (reply: FastifyReply): Promise<boolean> {
     const res = reply.raw
     const socket = res.socket // detached from the response by the time 'finish' is emitted
-    const timer = setTimeout(() => res.destroy(), WRITE_TIMEOUT_MS)
-    let settled = false
-    const settle = (written: boolean) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      try {
-        if (written) store.feeds.served(batch, Date.now())
-        else store.feeds.aborted(batch, Date.now())
-        metrics.feedBatches.inc({ feed: batch.feed, outcome: written ? 'served' : 'aborted' })
-        if (written) metrics.feedRecords.inc({ feed: batch.feed }, batch.count)
-        request.log.info({ feed: batch.feed, batchId: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: batch.count, outcome: written ? 'served' : 'aborted' }, 'feed batch')
-      } catch (err) {
-        request.log.error({ err, feed: batch.feed, batchId: batch.id }, 'could not record the batch outcome; it will be served again')
-      } finally {
-        unlock()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => res.destroy(), WRITE_TIMEOUT_MS)
+      const done = (written: boolean) => {
+        clearTimeout(timer)
+        resolve(written)
       }
+      // Node emits 'finish' also when the peer reset the connection mid-body: the socket tells them apart.
+      res.once('finish', () => done(socket?.destroyed !== true))
+      res.once('close', () => done(false))
+    })
+  }
+
+  /** The cursor moves past the batch only if it was written out; otherwise the records come again. */
+  function settle (batch: Batch, written: boolean, request: FastifyRequest): void {
+    const outcome = written ? 'served' : 'aborted'
+    try {
+      if (written) store.feeds.served(batch, Date.now())
+      else store.feeds.aborted(batch, Date.now())
+    } catch (err) {
+      request.log.error({ err, feed: batch.feed, batchId: batch.id }, 'could not record the batch outcome; it will be served again')
+      return
     }
-    // Node emits 'finish' also when the peer reset the connection mid-body: the socket tells them apart.
-    res.once('finish', () => settle(socket?.destroyed !== true))
-    res.once('close', () => settle(false))
-    request.logFields = { feed: batch.feed, batchId: batch.id, records: batch.count }
+    metrics.feedBatches.inc({ feed: batch.feed, outcome })
+    if (written) metrics.feedRecords.inc({ feed: batch.feed }, batch.count)
+    request.log.info({ feed: batch.feed, batchId: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: batch.count, outcome }, 'feed batch')
   }
 
   function browse (feed: string, query: z.infer<typeof BrowseQuery>, reply: FastifyReply) {

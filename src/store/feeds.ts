@@ -1,6 +1,6 @@
 /** The feeds repository: release (settle window, date order, sequence), batches, cursors, browsing. */
 import type { Database } from './sqlite.js'
-import { CONTACTS_FEED } from './mapper.js'
+import { CONTACTS_FEED } from '../rubeus/contract.js'
 
 export interface Batch {
   id: number
@@ -15,6 +15,9 @@ export interface Batch {
   /** The JSON array, built from the stored record strings. */
   body: string
 }
+
+/** A batch as the batch log keeps it. */
+export interface LoggedBatch { id: number, count: number, cut_at: number, outcome: string, caller: string | null }
 
 export interface FeedCounts {
   /** Written out so far (the cursor's place in the feed's numbering). */
@@ -90,6 +93,8 @@ export function createFeeds (db: Database) {
     SELECT count(*) AS n FROM outbox o WHERE o.feed = ?
     AND NOT EXISTS (SELECT 1 FROM delivered_contacts d WHERE d.codigo = o.codigo)`)
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM contacts WHERE record IS NULL')
+  const lastBatch = db.prepare<[string], LoggedBatch>(
+    'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT 1')
   const cursor = (feed: string) => cursorOf.get(feed)?.last_seq ?? 0
   /** Released records after the one numbered `ord`, by the feed's numbering. */
   const releasedAfter = (feed: string, ord: number) => Math.max(0, (lastOrd.get(feed)?.ord ?? 0) - ord)
@@ -173,6 +178,9 @@ export function createFeeds (db: Database) {
       const rows = read(feed, after, limit)
       return { body: toBody(rows), lastSeq: rows.at(-1)?.seq }
     },
+
+    /** The feed's latest batch in the log, if any. */
+    lastBatch: (feed: string): LoggedBatch | undefined => lastBatch.get(feed),
 
     counts (feed: string, now: number, settleMs: number): FeedCounts {
       const served = cursorOf.get(feed)?.last_ord ?? 0

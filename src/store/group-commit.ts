@@ -13,9 +13,9 @@ interface Pending<I, O> {
 export interface GroupCommitOptions {
   /** Largest number of items in one transaction, to bound the time the event loop is blocked. */
   maxBatch?: number
-  /** Called after every committed transaction (for metrics). */
-  onCommit?: (size: number, seconds: number) => void
 }
+
+export type CommitListener = (size: number, seconds: number) => void
 
 /** Turns of the event loop a batch may wait for more items, as long as each turn brings some. */
 const MAX_TURNS = 3
@@ -28,7 +28,7 @@ export class GroupCommit<I, O> {
   /** One transaction function for every batch (better-sqlite3 builds its wrappers once). */
   readonly #applyAll: Transaction<(batch: Array<Pending<I, O>>) => O[]>
   readonly #maxBatch: number
-  readonly #onCommit: (size: number, seconds: number) => void
+  readonly #listeners: CommitListener[] = []
   #queue: Array<Pending<I, O>> = []
   #scheduled = false
   #closed = false
@@ -37,7 +37,11 @@ export class GroupCommit<I, O> {
   constructor (db: Database, apply: (item: I) => O, options: GroupCommitOptions = {}) {
     this.#applyAll = db.transaction((batch: Array<Pending<I, O>>) => batch.map((p) => apply(p.item)))
     this.#maxBatch = options.maxBatch ?? 512
-    this.#onCommit = options.onCommit ?? (() => {})
+  }
+
+  /** Calls `listener` after every committed transaction, with its size and duration. */
+  onCommit (listener: CommitListener): void {
+    this.#listeners.push(listener)
   }
 
   submit (item: I): Promise<O> {
@@ -93,7 +97,8 @@ export class GroupCommit<I, O> {
       }
       return
     }
-    this.#onCommit(batch.length, Number(process.hrtime.bigint() - started) / 1e9)
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    for (const listener of this.#listeners) listener(batch.length, seconds)
     batch.forEach((p, i) => p.resolve(results[i] as O))
   }
 }

@@ -69,7 +69,7 @@ describe('reprocess', () => {
   test('failed deliveries are mapped again after a fix', async (t) => {
     const test = await buildTestApp(t)
     await postDelivery(test.app, applicationEvent(person(1), { id: 'k', event: 'application.created', date: day(1), step: 'Cadastro', candidate: { email: null } }))
-    test.app.store.mapper.catchUp()
+    test.app.mapper.catchUp()
     test.app.store.db.prepare("UPDATE deliveries SET state = 'failed', error = 'simulated bug'").run()
     const res = await cli(['reprocess'], env(test))
     assert.equal(res.code, 0, res.stderr)

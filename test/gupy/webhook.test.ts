@@ -33,6 +33,7 @@ describe('POST /webhooks/gupy', () => {
     const { app } = await buildTestApp(t)
     const first = delivery()
     await postDelivery(app, first)
+    app.mapper.catchUp() // mapping follows ingest: let it finish, then compare
     const before = app.store.db.prepare('SELECT * FROM deliveries').all()
     const res = await postDelivery(app, { ...first, date: '2030-01-01T00:00:00.000Z', event: 'application.moved' })
     assert.deepEqual(res.json(), { status: 'duplicate', id: first.id })
@@ -67,7 +68,7 @@ describe('POST /webhooks/gupy', () => {
     const res = await postDelivery(app, '\uFEFF' + body)
     assert.equal(res.json().status, 'accepted')
     assert.equal(app.store.db.prepare('SELECT payload FROM deliveries').pluck().get(), body)
-    app.store.mapper.catchUp()
+    app.mapper.catchUp()
     const row = app.store.db.prepare('SELECT state, error FROM deliveries').get()
     assert.deepEqual(row, { state: 'mapped', error: null })
   })

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError } from '../../src/config.js'
+import { ConfigError } from '../../src/errors.js'
 import { DEFAULT_MAPPING, loadMapping } from '../../src/mapping/mapping-file.js'
 import { tempDir } from '../helper.js'
 

@@ -17,7 +17,8 @@ function setup (t: Parameters<typeof tempDir>[0]) {
   const gc = new GroupCommit(db, (v: string) => {
     if (v === 'poison') throw new Error('poisoned item')
     return insert.get(v) === undefined ? 'duplicate' : 'new'
-  }, { onCommit: (size) => commits.push(size) })
+  })
+  gc.onCommit((size) => commits.push(size))
   return { file, db, gc, commits }
 }
 

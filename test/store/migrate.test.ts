@@ -88,8 +88,9 @@ describe('migrations', () => {
     insert.run(9, 'c', 'application.completed', 30, 31, 'ignored', null, null, null)
     old.close()
 
-    const db = openDatabase(file)
+    const db = new Database(file)
     t.after(() => db.close())
+    migrate(db, loadMigrations().slice(0, 4))
     assert.equal(schemaVersion(db), 4)
     assert.deepEqual(db.prepare('SELECT seq, event_id, event, event_date, received_at, state, payload, error, codigo FROM deliveries ORDER BY seq').raw().all(), [
       [3, 'a', 'application.created', 10, 11, 'mapped', '{"x":1}', null, 'c1'],
@@ -100,11 +101,41 @@ describe('migrations', () => {
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").pluck().all()
     assert.deepEqual(indexes, ['deliveries_codigo', 'deliveries_failed', 'deliveries_payload_age', 'deliveries_to_map'])
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok')
+  })
+
+  test('0005 keeps the first delivery of an id stored twice above the mark, drops the copy and the id tables', (t) => {
+    const file = join(tempDir(t), 'bridge.sqlite')
+    const old = new Database(file)
+    migrate(old, loadMigrations().slice(0, 4))
+    const insert = old.prepare('INSERT INTO deliveries (seq, event_id, event, event_date, received_at, state, payload) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const written = old.prepare('INSERT INTO delivery_ids (event_id, seq) VALUES (?, ?)')
+    // Below the mark (seq 2): ids written. Above it: what a running version-4 service still held in
+    // memory, and a copy of 'old' and of 'new' that a second process stored.
+    insert.run(1, 'old', 'application.created', 10, 11, 'mapped', '{"n":1}')
+    insert.run(2, 'other', 'application.completed', 20, 21, 'ignored', null)
+    written.run('old', 1)
+    written.run('other', 2)
+    old.prepare('UPDATE delivery_ids_through SET seq = 2').run()
+    insert.run(3, 'new', 'application.moved', 30, 31, 'received', '{"n":3}')
+    insert.run(4, 'old', 'application.created', 10, 41, 'received', '{"copy":1}')
+    insert.run(5, 'new', 'application.moved', 30, 51, 'received', '{"copy":3}')
+    old.close()
+
+    const db = openDatabase(file)
+    t.after(() => db.close())
+    assert.equal(schemaVersion(db), 5)
+    assert.deepEqual(db.prepare('SELECT seq, event_id, payload FROM deliveries ORDER BY seq').raw().all(), [
+      [1, 'old', '{"n":1}'], [2, 'other', null], [3, 'new', '{"n":3}']], 'the first of each id stays, the copies are gone')
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'delivery_ids%'").pluck().all()
+    assert.deepEqual(tables, [])
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok')
 
     const inbox = createInbox(db)
     const delivery = (eventId: string) => ({ eventId, event: 'application.created', eventDate: 1, receivedAt: 1, body: '{}' })
-    assert.equal(inbox.record(delivery('b')), 'duplicate')
-    assert.equal(inbox.record(delivery('d')), 'accepted')
-    assert.equal(db.prepare("SELECT seq FROM deliveries WHERE event_id = 'd'").pluck().get(), 10, 'seq goes on after the last one')
+    for (const id of ['old', 'other', 'new']) assert.equal(inbox.record(delivery(id)), 'duplicate', `${id} is still known`)
+    assert.equal(inbox.record(delivery('next')), 'accepted')
+    const seq = db.prepare("SELECT seq FROM deliveries WHERE event_id = 'next'").pluck().get() as number
+    assert.ok(seq > 5, `seq ${seq} goes on after every seq ever used (the dropped copies' too)`)
+    assert.equal(inbox.record(delivery('next')), 'duplicate')
   })
 })

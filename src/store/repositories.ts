@@ -1,0 +1,11 @@
+/** Every repository over one open database: what the service and the operator commands work with. */
+import { createContacts } from './contacts.js'
+import { createFeeds } from './feeds.js'
+import { createInbox } from './inbox.js'
+import type { Database } from './sqlite.js'
+
+export function createRepositories (db: Database) {
+  return { db, inbox: createInbox(db), contacts: createContacts(db), feeds: createFeeds(db) }
+}
+
+export type Repositories = ReturnType<typeof createRepositories>
