@@ -16,7 +16,12 @@ let app
 
 if (mode === 'bridge') {
   const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'bridge-bench-'))
-  const config = loadConfig({ DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: 'bench-secret-0123456789', RUBEUS_FEED_TOKENS: 'bench-token-0123456789' })
+  const config = loadConfig({
+    DATABASE_PATH: join(dir, 'bridge.sqlite'),
+    GUPY_WEBHOOK_SECRETS: 'bench-secret-0123456789',
+    RUBEUS_FEED_TOKENS: 'bench-token-0123456789',
+    FEED_SETTLE_SECONDS: process.env.FEED_SETTLE_SECONDS
+  })
   // Production logging (one JSON line per request), written to a discarded stream.
   app = await buildApp({ config, logger: createLogger('info', logDestination('/dev/null')) })
 } else if (mode === 'bare') {

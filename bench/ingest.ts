@@ -16,26 +16,30 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
 const SECRET = 'bench-secret-0123456789'
+export const FEED_TOKEN = 'bench-token-0123456789'
 
+// Every delivery is a new person applying: its own id (a random UUID, as Gupy sends: random keys cost
+// more to index than sequential ones), date, application id and e-mail (the contact key).
 const template = readFileSync(new URL('../test/fixtures/gupy/application.created.reconstructed.json', import.meta.url), 'utf8')
   .replace('"0b6f8f2e-3c1d-4a8e-9f57-2d1c6b7a9e01"', '"@ID@"')
   .replace('"2025-07-01T12:00:00.000Z"', '"@DATE@"')
-  .replace('john.doe@example.com', 'candidate@ID@@example.com')
-const parts = template.split(/@ID@|@DATE@/)
+  .replace('"id": 574488860', '"id": @N@')
+  .replace('john.doe@example.com', 'candidate@N@@example.com')
+const parts = template.split(/(@ID@|@DATE@|@N@)/)
 
 let counter = 0
-/** A new delivery: a random UUID as its id, as Gupy sends (random keys cost more to index than sequential ones). */
 function nextBody (): string {
   counter++
   const id = randomUUID()
   const date = new Date(Date.UTC(2025, 6, 1) + counter * 1000).toISOString()
-  return parts[0] + id + parts[1] + date + parts[2] + String(counter) + parts[3]
+  const n = String(counter)
+  return parts.map((p) => p === '@ID@' ? id : p === '@DATE@' ? date : p === '@N@' ? n : p).join('')
 }
 
-async function startTarget (mode: string, dir?: string): Promise<{ child: ChildProcess, port: number }> {
+export async function startTarget (mode: string, dir?: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, port: number }> {
   const args = ['--import', 'tsx', new URL('./ingest-target.ts', import.meta.url).pathname, mode]
   if (dir !== undefined) args.push(dir)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   const lines = createInterface({ input: child.stdout! })
   for await (const line of lines) {
     const m = /^listening (\d+)$/.exec(line)
@@ -44,7 +48,7 @@ async function startTarget (mode: string, dir?: string): Promise<{ child: ChildP
   throw new Error(`${mode} target did not start`)
 }
 
-async function stopTarget (child: ChildProcess): Promise<void> {
+export async function stopTarget (child: ChildProcess): Promise<void> {
   child.kill('SIGTERM')
   await once(child, 'exit')
 }
@@ -56,7 +60,7 @@ async function cpuMicros (port: number): Promise<number> {
   return ((await res.json()) as { micros: number }).micros
 }
 
-async function load (mode: string, port: number, seconds: number): Promise<Result> {
+export async function load (mode: string, port: number, seconds: number): Promise<Result> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,

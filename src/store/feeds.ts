@@ -16,6 +16,9 @@ export interface Batch {
   body: string
 }
 
+/** An outbox record on its way into the feed. */
+interface Released { feed: string, codigo: string, delivery_seq: number, event_date: number, event_id: string, record: string | null }
+
 /** A batch as the batch log keeps it. */
 export interface LoggedBatch { id: number, count: number, cut_at: number, outcome: string, caller: string | null }
 
@@ -42,22 +45,20 @@ const READY = {
 export function createFeeds (db: Database) {
   const cursorOf = db.prepare<[string], { last_seq: number, last_ord: number }>('SELECT last_seq, last_ord FROM feed_cursors WHERE feed = ?')
   const lastOrd = db.prepare<[string], { ord: number }>('SELECT ord FROM feed_items WHERE feed = ? ORDER BY seq DESC LIMIT 1')
-  // A pending contact change is already covered by a released, unserved item of that contact.
-  const dropCovered = db.prepare<{ cutoff: number, cursor: number }>(`
-    DELETE FROM outbox WHERE feed = '${CONTACTS_FEED}' AND received_at <= @cutoff AND EXISTS (
-      SELECT 1 FROM feed_items fi WHERE fi.codigo = outbox.codigo AND fi.feed = '${CONTACTS_FEED}' AND fi.seq > @cursor)`)
-  const insertReleased = (ready: string) => `
-    INSERT INTO feed_items (feed, ord, codigo, delivery_seq, event_date, event_id, released_at, record)
-    SELECT feed, @ord + row_number() OVER (ORDER BY event_date, event_id), codigo, delivery_seq, event_date, event_id, @now, record
-    FROM outbox WHERE ${ready} ORDER BY event_date, event_id`
-  const release = {
-    contacts: db.prepare<{ cutoff: number, now: number, ord: number }>(insertReleased(READY.contacts)),
-    events: db.prepare<{ feed: string, cutoff: number, now: number, ord: number }>(insertReleased(READY.events))
+  // The oldest ready records, by (date, id), taken out of the outbox; the index on (feed, event_date,
+  // event_id) is walked in that order, so a poll costs the records it releases, not the outbox's size.
+  const takeReady = (ready: string) => `
+    DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_release WHERE ${ready} ORDER BY event_date, event_id LIMIT @limit)
+    RETURNING feed, codigo, delivery_seq, event_date, event_id, record`
+  const take = {
+    contacts: db.prepare<{ cutoff: number, limit: number }, Released>(takeReady(READY.contacts)),
+    events: db.prepare<{ feed: string, cutoff: number, limit: number }, Released>(takeReady(READY.events))
   }
-  const removeReleased = {
-    contacts: db.prepare<{ cutoff: number }>(`DELETE FROM outbox WHERE ${READY.contacts}`),
-    events: db.prepare<{ feed: string, cutoff: number }>(`DELETE FROM outbox WHERE ${READY.events}`)
-  }
+  // A contact change is already covered by a released, unserved item of that contact (served as it stands).
+  const covered = db.prepare<[string, number], number>(
+    `SELECT 1 FROM feed_items WHERE codigo = ? AND feed = '${CONTACTS_FEED}' AND seq > ? LIMIT 1`).pluck()
+  const insertItem = db.prepare<[string, number, string, number, number, string, number, string | null]>(`
+    INSERT INTO feed_items (feed, ord, codigo, delivery_seq, event_date, event_id, released_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
   const items = {
     contacts: db.prepare<[number, number], { seq: number, ord: number, record: string }>(`
       SELECT fi.seq, fi.ord, c.record FROM feed_items fi JOIN contacts c ON c.codigo = fi.codigo
@@ -99,18 +100,24 @@ export function createFeeds (db: Database) {
   /** Released records after the one numbered `ord`, by the feed's numbering. */
   const releasedAfter = (feed: string, ord: number) => Math.max(0, (lastOrd.get(feed)?.ord ?? 0) - ord)
 
-  const releaseReady = db.transaction((feed: string, now: number, settleMs: number) => {
+  /** Releases up to `wanted` ready records of the feed, oldest (date, id) first; returns how many. */
+  const releaseReady = db.transaction((feed: string, now: number, settleMs: number, wanted: number) => {
     const cutoff = now - settleMs
-    const ord = lastOrd.get(feed)?.ord ?? 0
-    if (feed === CONTACTS_FEED) {
-      dropCovered.run({ cutoff, cursor: cursor(feed) })
-      const n = release.contacts.run({ cutoff, now, ord }).changes
-      removeReleased.contacts.run({ cutoff })
-      return n
+    let ord = lastOrd.get(feed)?.ord ?? 0
+    const at = cursor(feed)
+    let released = 0
+    while (released < wanted) {
+      const limit = wanted - released
+      const rows = feed === CONTACTS_FEED ? take.contacts.all({ cutoff, limit }) : take.events.all({ feed, cutoff, limit })
+      if (rows.length === 0) break
+      rows.sort((x, y) => x.event_date - y.event_date || (x.event_id < y.event_id ? -1 : x.event_id > y.event_id ? 1 : 0))
+      for (const r of rows) {
+        if (feed === CONTACTS_FEED && covered.get(r.codigo, at) !== undefined) continue
+        insertItem.run(feed, ++ord, r.codigo, r.delivery_seq, r.event_date, r.event_id, now, r.record)
+        released++
+      }
     }
-    const n = release.events.run({ feed, cutoff, now, ord }).changes
-    removeReleased.events.run({ feed, cutoff })
-    return n
+    return released
   })
 
   function read (feed: string, after: number, limit: number) {
@@ -122,8 +129,14 @@ export function createFeeds (db: Database) {
   return {
     cursor,
 
-    /** Moves every ready outbox record of the feed into it, sorted by (date, id); returns how many. */
-    release: (feed: string, now: number, settleMs: number): number => releaseReady(feed, now, settleMs),
+    /**
+     * Moves ready outbox records into the feed, sorted by (date, id), until `wanted` records are
+     * released and not yet served (a poll asks for one batch); returns how many it moved.
+     */
+    release (feed: string, now: number, settleMs: number, wanted: number): number {
+      const ahead = releasedAfter(feed, cursorOf.get(feed)?.last_ord ?? 0)
+      return ahead >= wanted ? 0 : releaseReady.immediate(feed, now, settleMs, wanted - ahead)
+    },
 
     /** The next batch after the cursor, logged as `cut`; undefined when nothing is released. */
     cut (feed: string, limit: number, caller: string | null, now: number): Batch | undefined {
