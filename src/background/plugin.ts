@@ -22,11 +22,13 @@ declare module 'fastify' {
 }
 
 /**
- * Deliveries mapped per step. A step follows every ingest commit (and the next one follows while a
- * step was full), so mapping keeps pace with ingest in small transactions between commits, and the
- * event loop is never held for long.
+ * Mapping trails ingest by MAP_DELAY_MS: a step follows a commit after that delay (at once while
+ * the previous step was full), mapping up to MAP_STEP deliveries in one transaction. During a burst
+ * that keeps pace with ingest in small transactions between commits (a few milliseconds each);
+ * waiting a little lets one transaction map what several commits stored.
  */
 const MAP_STEP = 100
+const MAP_DELAY_MS = 25
 /** Retention runs at start-up and then hourly. */
 const PURGE_EVERY_MS = 3_600_000
 
@@ -40,20 +42,20 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   })
   app.decorate('mapper', mapper)
 
-  let scheduled: NodeJS.Immediate | undefined
+  let scheduled: NodeJS.Timeout | undefined
   let closed = false
-  function mapSoon (): void {
-    if (!closed) scheduled ??= setImmediate(mapStep)
+  function mapSoon (delayMs = MAP_DELAY_MS): void {
+    if (!closed) scheduled ??= setTimeout(mapStep, delayMs)
   }
   function mapStep (): void {
     scheduled = undefined
     try {
-      if (mapper.step(MAP_STEP) === MAP_STEP) mapSoon()
+      if (mapper.step(MAP_STEP) === MAP_STEP) mapSoon(0)
     } catch (err) {
       app.log.error({ err }, 'background mapping failed; it is retried after the next delivery and before the next poll')
     }
   }
-  store.ingest.onCommit(mapSoon)
+  store.ingest.onCommit(() => mapSoon())
 
   const retention = createRetention(store.db)
   function purge (): void {
@@ -68,13 +70,13 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   const purgeTimer = setInterval(purge, PURGE_EVERY_MS).unref()
 
   app.addHook('onReady', async () => {
-    mapSoon() // deliveries a previous run left unmapped
+    mapSoon(0) // deliveries a previous run left unmapped
     purge()
   })
   // Before the store closes its database.
   app.addHook('onClose', async () => {
     closed = true // the store's last commits are mapped by the next start
-    if (scheduled !== undefined) clearImmediate(scheduled)
+    clearTimeout(scheduled)
     clearInterval(purgeTimer)
   })
 }, { name: 'background', dependencies: ['store', 'metrics'] })
