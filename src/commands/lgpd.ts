@@ -12,7 +12,7 @@ export const purge: Command = {
     const { values } = options(args, { days: { type: 'string' } })
     const days = values.days === undefined ? config.RETENTION_DAYS : Number(values.days)
     if (!Number.isInteger(days) || days < 0) throw new UsageError('--days must be a whole number of days')
-    const purged = await withDatabase(config, (db) => createRetention(db).purge(days, Date.now()))
+    const purged = await withDatabase(config, async (db) => await createRetention(db).purge(days, Date.now()))
     out(`removed, older than ${days} days: ${purged.payloads} raw bodies, ${purged.records} served records, ` +
       `${purged.batches} batch log entries, ${purged.contacts} contacts\n`)
     return 0
@@ -23,11 +23,12 @@ export const erase: Command = {
   summary: 'remove one person\'s data everywhere (by CPF or e-mail), keeping only delivery ids',
   usage: 'gupy-rubeus-bridge erase (--cpf <cpf> | --email <e-mail>)\n\n' +
     'Removes the contact, its records (served or waiting), its bindings and the raw bodies that\n' +
-    'mention the person. Erase them in Rubeus too: the bridge cannot.',
+    'mention the person, in short steps beside the running service, then checkpoints the WAL so that\n' +
+    'no copy is left in the files. Erase them in Rubeus too: the bridge cannot.',
   async run ({ config, args, out }) {
     const { values } = options(args, { cpf: { type: 'string' }, email: { type: 'string' } })
     if (values.cpf === undefined && values.email === undefined) throw new UsageError('give --cpf or --email')
-    const erased = await withDatabase(config, (db) => createEraser(db).erase({ cpf: values.cpf, email: values.email }))
+    const erased = await withDatabase(config, async (db) => await createEraser(db).erase({ cpf: values.cpf, email: values.email }, out))
     out(`erased: ${erased.contacts} contacts, ${erased.records} feed records, ${erased.deliveries} raw bodies\n`)
     return 0
   }
