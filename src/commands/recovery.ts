@@ -35,8 +35,8 @@ export const rewind: Command = {
 }
 
 /** Deliveries marked for mapping per transaction, and mapped per transaction. */
-const REPROCESS_CHUNK = 1000
-const MAP_STEP = 200
+const REPROCESS_CHUNK = 500
+const MAP_STEP = 100
 
 export const reprocess: Command = {
   summary: 'map stored deliveries again: the failed ones, or all (after a MAPPING_FILE change)',
