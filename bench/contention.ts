@@ -66,6 +66,7 @@ export async function runContentionBenchmark (): Promise<void> {
   const { child, port } = await startTarget('bridge', dir)
   const base = `http://127.0.0.1:${port}`
   const agent = new Agent({ connections: SENDERS })
+  const probe = new Agent({ connections: 1 })
   const env = { ...process.env, DATABASE_PATH: file, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: 'bench-token-0123456789' }
   let window = { statuses: {} as Record<string, number>, latencies: [] as number[], health: 0 }
   const acknowledged: string[] = []
@@ -90,13 +91,14 @@ export async function runContentionBenchmark (): Promise<void> {
   const prober = async () => {
     while (!state.stop) {
       const t0 = performance.now()
-      const res = await request(`${base}/healthz`, { dispatcher: agent })
+      const res = await request(`${base}/healthz`, { dispatcher: probe }) // its own connection, as a health checker has
       await res.body.dump()
       window.health = Math.max(window.health, performance.now() - t0)
       await sleep(20)
     }
   }
   const load = Promise.all([...Array.from({ length: SENDERS }, sender), prober()])
+  const loopStall = async () => ((await (await request(`${base}/bench/loop`)).body.json()) as { maxMs: number }).maxMs
   const commands: Array<[string, string[]]> = [
     ['erase', ['erase', '--email', 'candidate42@example.com']],
     ['backup', ['backup', join(dir, 'backup.sqlite')]],
@@ -108,6 +110,7 @@ export async function runContentionBenchmark (): Promise<void> {
     let worstHealth = 0
     for (const [name, args] of commands) {
       window = { statuses: {}, latencies: [], health: 0 }
+      await loopStall()
       const t0 = performance.now()
       let code = 0
       try {
@@ -116,8 +119,9 @@ export async function runContentionBenchmark (): Promise<void> {
         code = (err as { code: number }).code
       }
       const seconds = (performance.now() - t0) / 1000
+      const stall = await loopStall()
       worstHealth = Math.max(worstHealth, window.health)
-      console.log(`  ${name.padEnd(16)} exit ${code}   ${seconds.toFixed(1)} s   webhooks ${JSON.stringify(window.statuses)}   p99 ${p99(window.latencies).toFixed(0)} ms   longest /healthz ${window.health.toFixed(0)} ms`)
+      console.log(`  ${name.padEnd(16)} exit ${code}   ${seconds.toFixed(1)} s   webhooks ${JSON.stringify(window.statuses)}   p99 ${p99(window.latencies).toFixed(0)} ms   longest /healthz ${window.health.toFixed(0)} ms   service event-loop stall ${stall.toFixed(0)} ms`)
     }
     state.stop = true
     await load
@@ -130,6 +134,7 @@ export async function runContentionBenchmark (): Promise<void> {
   } finally {
     state.stop = true
     await agent.close()
+    await probe.close()
     if (child.exitCode === null) await stopTarget(child)
     rmSync(dir, { recursive: true, force: true })
   }

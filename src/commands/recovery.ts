@@ -4,7 +4,7 @@ import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { createFeeds } from '../store/feeds.js'
 import { createRepositories } from '../store/repositories.js'
-import { UsageError, options, withDatabase, type Command } from './command.js'
+import { UsageError, options, politePause, withDatabase, type Command } from './command.js'
 
 export const rewind: Command = {
   summary: 'move a feed\'s cursor back so that a batch (and every later one) is served again',
@@ -61,6 +61,7 @@ export const reprocess: Command = {
       out(`${queued} deliveries to map again\n`)
       // A chunk at a time, each marked and mapped in short transactions: the service keeps writing beside.
       const requeueChunk = db.transaction((after: number) => inbox.requeue(which, after, REPROCESS_CHUNK))
+      const pause = politePause()
       let done = 0
       let reported = 0
       for (let after = 0; ;) {
@@ -69,7 +70,7 @@ export const reprocess: Command = {
         after = Math.max(...seqs)
         for (let n = mapper.step(MAP_STEP); n > 0; n = mapper.step(MAP_STEP)) {
           done += n
-          await new Promise(setImmediate)
+          await pause()
         }
         if (queued >= 10_000 && done - reported >= 10_000) {
           reported = done

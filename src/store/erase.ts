@@ -43,13 +43,13 @@ export function createEraser (db: Database) {
   })
 
   /** Blanks every raw body after `after` that mentions one of the needles; returns how many and the last seq looked at. */
-  async function blankMentions (needles: string[], after: number): Promise<{ blanked: number, through: number }> {
+  async function blankMentions (needles: string[], after: number, pause: () => Promise<void>): Promise<{ blanked: number, through: number }> {
     const through = lastSeq.get() ?? 0
     const seqs = [...new Set(needles.flatMap((needle) => mentions.all(after, needle)))].filter((seq) => seq <= through).sort((a, b) => a - b)
     let blanked = 0
     for (let i = 0; i < seqs.length; i += CHUNK) {
       blanked += blankAll.immediate(seqs.slice(i, i + CHUNK))
-      await new Promise(setImmediate)
+      await pause()
     }
     return { blanked, through }
   }
@@ -60,7 +60,7 @@ export function createEraser (db: Database) {
    * removed content is overwritten in the database file; the WAL is then checkpointed and truncated
    * so that no older copy of a page is left in it.
    */
-  async function erase (person: { cpf?: string, email?: string }, progress: (line: string) => void = () => {}): Promise<Erased> {
+  async function erase (person: { cpf?: string, email?: string }, progress: (line: string) => void = () => {}, pause = () => new Promise<void>(setImmediate)): Promise<Erased> {
     const cpf = person.cpf === undefined ? null : (normaliseCpf(person.cpf) ?? person.cpf.replace(/\D/g, ''))
     const email = person.email === undefined ? null : (normaliseEmail(person.email) ?? person.email.trim().toLowerCase())
     if ((cpf === null || cpf === '') && (email === null || email === '')) throw new RangeError('give a CPF or an e-mail')
@@ -69,8 +69,8 @@ export function createEraser (db: Database) {
     const erased: Erased = { contacts: 0, deliveries: 0, records: 0 }
 
     // Raw bodies first: once they are gone, nothing can map the person again.
-    const first = await blankMentions(needles, 0)
-    const late = await blankMentions(needles, first.through) // deliveries stored during the first pass
+    const first = await blankMentions(needles, 0, pause)
+    const late = await blankMentions(needles, first.through, pause) // deliveries stored during the first pass
     erased.deliveries += first.blanked + late.blanked
     progress(`  raw bodies blanked: ${erased.deliveries}\n`)
     for (const codigo of contactsOf.all({ cpf, email })) {
@@ -78,6 +78,7 @@ export function createEraser (db: Database) {
       erased.contacts += one.contacts
       erased.records += one.records
       erased.deliveries += one.deliveries
+      await pause()
     }
     await truncateWal(progress)
     return erased

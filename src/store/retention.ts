@@ -42,15 +42,15 @@ export function createRetention (db: Database) {
 
   /**
    * Everything older than `retentionDays` that is no longer needed, CHUNK rows per transaction,
-   * yielding to the event loop between transactions; `stopped` ends it early (the service stops).
+   * yielding between transactions (`pause`: a turn of the event loop by default); `stopped` ends it early.
    */
-  async function purge (retentionDays: number, now: number, stopped = () => false): Promise<Purged> {
+  async function purge (retentionDays: number, now: number, stopped = () => false, pause = () => new Promise<void>(setImmediate)): Promise<Purged> {
     const cutoff = now - retentionDays * 86_400_000
     const purged: Purged = { payloads: 0, records: 0, batches: 0, contacts: 0 }
     const run = async (kind: keyof Purged, step: { immediate: (cutoff: number) => number }) => {
       for (let n = step.immediate(cutoff); n > 0 && !stopped(); n = step.immediate(cutoff)) {
         purged[kind] += n
-        await new Promise(setImmediate)
+        await pause()
       }
     }
     await run('payloads', steps.payloads)
