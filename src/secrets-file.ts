@@ -1,6 +1,6 @@
 /** Secrets the operator did not set are generated once and kept in a 0600 file beside the database. */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { GENERATED_SECRETS, type Config } from './config.js'
 
@@ -54,9 +54,14 @@ export function ensureSecrets (config: Config, { create = true } = {}): SecretsO
   if (generated.length > 0) {
     mkdirSync(dirname(file), { recursive: true })
     const tmp = `${file}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 })
-    chmodSync(tmp, 0o600) // `mode` only applies when the file is created
-    renameSync(tmp, file)
+    try {
+      writeFileSync(tmp, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 })
+      chmodSync(tmp, 0o600) // `mode` only applies when the file is created
+      renameSync(tmp, file)
+    } catch (err) {
+      rmSync(tmp, { force: true }) // a full disk: no half-written file left behind
+      throw err
+    }
   }
 
   const filled = { ...config }

@@ -57,10 +57,12 @@ export const reprocess: Command = {
       })
       const { inbox } = repositories
       const which = values.all ? 'all' : 'failed'
+      // The deliveries stored when the command began: those arriving meanwhile take the mapping anyway.
+      const through = inbox.lastSeq()
       const queued = inbox.requeueable(which)
       out(`${queued} deliveries to map again\n`)
       // A chunk at a time, each marked and mapped in short transactions: the service keeps writing beside.
-      const requeueChunk = db.transaction((after: number) => inbox.requeue(which, after, REPROCESS_CHUNK))
+      const requeueChunk = db.transaction((after: number) => inbox.requeue(which, after, through, REPROCESS_CHUNK))
       const pause = politePause()
       let done = 0
       let reported = 0

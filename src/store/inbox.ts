@@ -45,9 +45,9 @@ export function createInbox (db: Database) {
     failed: "state = 'failed' AND payload IS NOT NULL",
     all: "state IN ('failed', 'mapped') AND payload IS NOT NULL"
   }
-  const requeueStatement = (which: keyof typeof REQUEUEABLE) => db.prepare<[number, number], number>(`
+  const requeueStatement = (which: keyof typeof REQUEUEABLE) => db.prepare<[number, number, number], number>(`
     UPDATE deliveries SET state = 'received', error = NULL
-    WHERE seq IN (SELECT seq FROM deliveries WHERE seq > ? AND ${REQUEUEABLE[which]} ORDER BY seq LIMIT ?) RETURNING seq`).pluck()
+    WHERE seq IN (SELECT seq FROM deliveries WHERE seq > ? AND seq <= ? AND ${REQUEUEABLE[which]} ORDER BY seq LIMIT ?) RETURNING seq`).pluck()
   const requeue = { failed: requeueStatement('failed'), all: requeueStatement('all') }
   const requeueable = {
     failed: db.prepare<[], number>(`SELECT count(*) FROM deliveries WHERE ${REQUEUEABLE.failed}`).pluck(),
@@ -57,6 +57,7 @@ export function createInbox (db: Database) {
     'SELECT state, count(*) AS n FROM deliveries GROUP BY state')
   const failureReasons = db.prepare<[], { reason: string, count: number }>(
     "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error ORDER BY count DESC")
+  const lastSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM deliveries').pluck()
   const lastReceived = db.prepare<[], number>('SELECT received_at FROM deliveries ORDER BY seq DESC LIMIT 1').pluck()
 
   return {
@@ -78,10 +79,13 @@ export function createInbox (db: Database) {
     /** How many deliveries `requeue` would mark: failed ones, or all that still have their body. */
     requeueable: (which: 'failed' | 'all'): number => requeueable[which].get() ?? 0,
     /**
-     * Marks up to `limit` of them after `afterSeq` (in seq order) to be mapped again; returns their
-     * seqs. Runs in the caller's transaction, or as one short statement.
+     * Marks up to `limit` of them with a seq in (afterSeq, throughSeq] to be mapped again, in seq
+     * order; returns their seqs. Runs in the caller's transaction, or as one short statement.
      */
-    requeue: (which: 'failed' | 'all', afterSeq: number, limit: number): number[] => requeue[which].all(afterSeq, limit),
+    requeue: (which: 'failed' | 'all', afterSeq: number, throughSeq: number, limit: number): number[] =>
+      requeue[which].all(afterSeq, throughSeq, limit),
+    /** The seq of the newest delivery (0 when there is none). */
+    lastSeq: (): number => lastSeq.get() ?? 0,
 
     counts (): InboxCounts {
       const byState: Record<DeliveryState, number> = { received: 0, mapped: 0, failed: 0, ignored: 0 }
