@@ -2,14 +2,12 @@
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { FEED_TOKEN, SECRET, applicationEvent, person } from './helper.js'
+import { FEED_TOKEN, SECRET, applicationEvent, freePort, person } from './helper.js'
 
 const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
 /** tsx's loader as an absolute URL: the service runs with the small disk as its working directory. */
@@ -37,15 +35,6 @@ function fill (dir: string, leave: number): string {
   const { bavail, bsize } = statfsSync(dir)
   writeFileSync(file, Buffer.alloc(Math.max(0, bavail * bsize - leave)))
   return file
-}
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
 }
 
 function spawnService (t: TestContext, dir: string, port: number) {

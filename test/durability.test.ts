@@ -3,23 +3,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { Database } from '../src/store/sqlite.js'
-import { SECRET, FEED_TOKEN, delivery, tempDir } from './helper.js'
+import { FEED_TOKEN, SECRET, delivery, freePort, tempDir } from './helper.js'
 
 const SERVER = new URL('../src/server.ts', import.meta.url).pathname
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
 
 async function startServer (databasePath: string): Promise<{ child: ChildProcess, url: string }> {
   const port = await freePort()

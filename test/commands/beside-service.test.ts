@@ -4,23 +4,13 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { Database } from '../../src/store/sqlite.js'
-import { FEED_TOKEN, SECRET, applicationEvent, cli, person, tempDir } from '../helper.js'
+import { FEED_TOKEN, SECRET, applicationEvent, cli, freePort, person, tempDir } from '../helper.js'
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
 
 async function startService (t: TestContext, env: Record<string, string>): Promise<string> {
   const port = await freePort()
