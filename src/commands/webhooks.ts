@@ -12,17 +12,20 @@ function wanted (config: Config): Wanted {
   return wantedSubscription(config.PUBLIC_URL, secret, { name: config.GUPY_TECH_OWNER_NAME, email: config.GUPY_TECH_OWNER_EMAIL })
 }
 
-/** Gupy's API with the configured token; rate-limit waits are told on stderr. */
-function gupyClient (config: Config, ctx: Context): GupyApi {
-  if (config.GUPY_API_TOKEN === undefined) throw new UsageError('set GUPY_API_TOKEN (a Gupy API token with the webhook permissions)')
+/** Gupy's API with the configured token; rate-limit and retry waits are told on stderr. */
+export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions'): GupyApi {
+  if (config.GUPY_API_TOKEN === undefined) throw new UsageError(`set GUPY_API_TOKEN (a Gupy API token with ${permissions})`)
   return createGupyApi({
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
-    onWait: (ms) => { ctx.err(`Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n`) }
+    requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    onWait: (ms, reason) => {
+      ctx.err(reason.startsWith('rate limit') ? `Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n` : `Gupy: ${reason}; retrying in ${Math.ceil(ms / 1000)} s\n`)
+    }
   })
 }
 
-function apiFailure (ctx: Context, err: unknown): number {
+export function apiFailure (ctx: Context, err: unknown): number {
   if (!(err instanceof GupyApiError)) throw err
   ctx.err(`${err.message}\n`)
   return 1

@@ -102,6 +102,20 @@ export function explain (status: number, body: string): string {
 }
 
 /**
+ * Why a run against Gupy's API failed, fit for logs and the database: the status and, for a refused
+ * token, the permissions; never the body Gupy answered with (it may echo personal data).
+ */
+export function safeReason (err: unknown): string {
+  if (err instanceof GupyApiError) {
+    if (err.status === 401 || err.status === 403) return explain(err.status, '')
+    if (err.status === 0 || (err.status >= 200 && err.status < 300)) return err.message
+    return `Gupy answered ${err.status}`
+  }
+  const code = (err as { code?: unknown })?.code
+  return `${err instanceof Error ? err.name : 'error'}${typeof code === 'string' ? ` (${code})` : ''}`
+}
+
+/**
  * Seconds or an HTTP date in Retry-After, else X-RateLimit-Reset: epoch seconds (Gupy's WAF), or
  * seconds from now when the number is too small to be a date; 1 s when neither says; capped.
  */

@@ -11,6 +11,9 @@ export function isApplicationEvent (event: string): event is ApplicationEvent {
   return (APPLICATION_EVENTS as readonly string[]).includes(event)
 }
 
+/** Prefix of every delivery id the bridge makes from Gupy's API (never a Gupy webhook id, which is a UUID). */
+export const API_ID_PREFIX = 'gupy-api:'
+
 /** An outcome Gupy never posts: reconciliation asks its API for applications in these statuses. */
 export const OUTCOME_STATUSES = ['reproved', 'give_up'] as const
 export type OutcomeStatus = typeof OUTCOME_STATUSES[number]

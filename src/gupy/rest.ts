@@ -4,6 +4,7 @@
  * usual mapping, last-writer-wins, dedupe and feeds apply to them. What they carry is personal data.
  */
 import { parseEventDate } from './envelope.js'
+import { API_ID_PREFIX } from './events.js'
 import type { Delivery } from '../store/inbox.js'
 
 /** A job as `GET /api/v1/jobs` lists it (only what the bridge reads). */
@@ -20,9 +21,6 @@ export interface RestApplication {
   candidate?: Record<string, unknown> | null
   [key: string]: unknown
 }
-
-/** Prefix of every delivery id the bridge makes from Gupy's API (never a Gupy webhook id, which is a UUID). */
-export const API_ID_PREFIX = 'gupy-api:'
 
 /** The candidate fields a webhook carries (gupy.md §4); the rest of the REST record is not kept. */
 const CANDIDATE_FIELDS = ['id', 'name', 'lastName', 'email', 'identificationDocument', 'countryOfOrigin', 'birthdate',
