@@ -22,8 +22,8 @@ export interface StandInOptions {
   jobs?: StandInJob[]
   /** Answers to give instead of the real one, in order, one per request (then normal service). */
   failures?: Array<{ status: number, headers?: Record<string, string> }>
-  /** Milliseconds before each answer (a slow Gupy, for crash tests). */
-  delayMs?: number
+  /** Requests after this many are never answered (a Gupy that hangs, for crash tests). */
+  stallAfter?: number
   token?: string
 }
 
@@ -53,7 +53,7 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
     for await (const chunk of req) body += chunk
     const url = new URL(req.url ?? '/', 'http://x')
     calls.push(`${req.method} ${url.pathname}${url.searchParams.has('status') ? `?status=${url.searchParams.get('status')}` : ''}${url.searchParams.has('page') ? ` p${url.searchParams.get('page')}` : ''}`)
-    if (opts.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.delayMs))
+    if (opts.stallAfter !== undefined && calls.length > opts.stallAfter) return // hangs until the stand-in closes
     const send = (status: number, value?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(value === undefined ? '' : JSON.stringify(value))
     }
