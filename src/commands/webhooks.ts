@@ -79,11 +79,11 @@ export const checkWebhooks: Command = {
     }
     let last: number | undefined
     try {
-      last = await withDatabase(config, (db) => createInbox(db).lastReceivedAt(), true)
+      last = await withDatabase(config, (db) => createInbox(db).lastWebhookAt(), true)
     } catch {
       last = undefined
     }
-    out(`last delivery received: ${last === undefined ? 'never' : `${new Date(last).toISOString()} (${Math.round((Date.now() - last) / 60_000)} min ago)`}\n`)
+    out(`last webhook received: ${last === undefined ? 'never' : `${new Date(last).toISOString()} (${Math.round((Date.now() - last) / 60_000)} min ago)`}\n`)
     if (problems > 0) out('run `gupy-rubeus-bridge register-webhooks` to fix\n')
     return problems === 0 ? 0 : 1
   }
