@@ -46,7 +46,7 @@ export async function runImportBenchmark (): Promise<void> {
     const summary = await importApplications({
       api,
       store,
-      afterPage: () => mapper.catchUp(),
+      afterPage: () => { mapper.catchUp() },
       onProgress: (p) => {
         if (p.elapsedMs - lastShown < 5000) return
         lastShown = p.elapsedMs

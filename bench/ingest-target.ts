@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -34,8 +35,18 @@ if (mode === 'bridge') {
   throw new Error('usage: ingest-target.ts bridge|bare [dir]')
 }
 
+// The longest event-loop stall since the last reading (ms): the service's own blocking, apart from the network.
+const loop = monitorEventLoopDelay({ resolution: 10 })
+loop.enable()
+const target = app as FastifyInstance
+target.get('/bench/loop', async () => {
+  const maxMs = loop.max / 1e6
+  loop.reset()
+  return { maxMs }
+})
+
 // The process's CPU time so far (user + system, µs), for CPU per request between two readings.
-(app as FastifyInstance).get('/bench/cpu', async () => {
+target.get('/bench/cpu', async () => {
   const { user, system } = process.cpuUsage()
   return { micros: user + system }
 })

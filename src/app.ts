@@ -6,7 +6,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fa
 import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
 import background from './background/plugin.js'
-import { NotFoundError, ShuttingDownError } from './errors.js'
+import { DatabaseUnavailableError, NotFoundError, ShuttingDownError } from './errors.js'
 import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
@@ -15,6 +15,7 @@ import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
+import { isStorageError, sqliteCode } from './store/sqlite.js'
 
 export interface AppOptions {
   config: Config
@@ -99,7 +100,10 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     done()
   })
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A storage failure (locked, full, I/O) is never a bare 500: the caller is told to come back.
+    const err: FastifyError = isStorageError(error) ? new DatabaseUnavailableError(sqliteCode(error) ?? 'storage error') : error
+    if (err !== error) request.log.warn({ code: sqliteCode(error) }, 'database unavailable')
     const status = err.validation ? 400 : (err.statusCode ?? 500)
     const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')
     request.logFields = { ...request.logFields, code }

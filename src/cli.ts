@@ -28,6 +28,14 @@ const commands: Record<string, Command> = {
   simulate
 }
 
+// `status | head -4`: once the reader has gone, there is nobody left to tell; exit quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+    process.exit(process.exitCode ?? 0)
+  })
+}
+
 const out = (text: string) => { process.stdout.write(text) }
 const err = (text: string) => { process.stderr.write(text) }
 

@@ -6,6 +6,8 @@ export const ForbiddenAddressError = createError('BRIDGE_ERR_FORBIDDEN_ADDRESS',
 export const NotFoundError = createError<[string]>('BRIDGE_ERR_NOT_FOUND', '%s', 404)
 /** A webhook delivery could not be committed; Gupy will retry it. */
 export const StoreUnavailableError = createError<[string]>('BRIDGE_ERR_STORE_UNAVAILABLE', 'Delivery not stored: %s; retry later', 503)
+/** A read or write the request needed failed in the storage (locked, full, I/O): the caller should retry. */
+export const DatabaseUnavailableError = createError<[string]>('BRIDGE_ERR_DATABASE_UNAVAILABLE', 'Database unavailable (%s); retry later', 503)
 /** Any route while the service stops: the caller should come back (to this or the next instance). */
 export const ShuttingDownError = createError('BRIDGE_ERR_SHUTTING_DOWN', 'Shutting down; retry later', 503)
 

@@ -14,6 +14,7 @@ import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
 import { createRetention } from '../store/retention.js'
+import { isBusy, isStorageError, sqliteCode } from '../store/sqlite.js'
 
 export interface BackgroundOptions {
   mapping: Mapping
@@ -80,22 +81,27 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   function mapStep (): void {
     scheduled = undefined
     try {
-      if (mapper.step(MAP_STEP) === MAP_STEP) mapSoon(0)
+      const mapped = mapper.step(MAP_STEP)
+      if (mapped > 0) store.writes.report()
+      if (mapped === MAP_STEP) mapSoon(0)
     } catch (err) {
-      app.log.error({ err }, 'background mapping failed; it is retried after the next delivery and before the next poll')
+      store.writes.report(err)
+      if (isBusy(err)) app.log.warn({ code: sqliteCode(err) }, 'background mapping waits: the database is locked by another connection')
+      else app.log.error({ err }, 'background mapping failed; it is retried in a second and before the next poll')
+      if (isStorageError(err)) mapSoon(1000)
     }
   }
   store.ingest.onCommit(() => mapSoon())
 
   const retention = createRetention(store.db)
+  let purging: Promise<void> | undefined
   function purge (): void {
-    try {
-      const purged = retention.purge(opts.retentionDays, Date.now())
+    purging ??= retention.purge(opts.retentionDays, Date.now(), () => closed).then((purged) => {
       for (const [kind, n] of Object.entries(purged)) metrics.retentionRemoved.inc({ kind }, n)
       if (Object.values(purged).some((n) => n > 0)) app.log.info({ ...purged, retentionDays: opts.retentionDays }, 'retention purge')
-    } catch (err) {
+    }, (err: unknown) => {
       app.log.error({ err }, 'retention purge failed; it runs again in an hour')
-    }
+    }).finally(() => { purging = undefined })
   }
   const purgeTimer = setInterval(purge, PURGE_EVERY_MS).unref()
 
@@ -177,6 +183,6 @@ export default fp<BackgroundOptions>(async (app, opts) => {
     clearInterval(purgeTimer)
     for (const timer of timers) clearInterval(timer)
     aborter.abort() // a run waiting on Gupy stops now
-    await Promise.allSettled([...running])
+    await Promise.allSettled([...running, purging])
   })
 }, { name: 'background', dependencies: ['store', 'metrics'] })

@@ -4,7 +4,7 @@ import { importApplications, type ImportProgress } from '../gupy/import.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { createRepositories } from '../store/repositories.js'
-import { UsageError, options, withDatabase, type Command } from './command.js'
+import { UsageError, options, politePause, withDatabase, type Command } from './command.js'
 import { API_PERMISSIONS } from './reconcile.js'
 import { apiFailure, gupyClient } from './webhooks.js'
 
@@ -44,6 +44,7 @@ export const importCommand: Command = {
       const store = createRepositories(db)
       const mapper = createMapper(store, { mapping, timeZone: config.TIMEZONE, extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM } })
       const startedAt = Date.now()
+      const pause = politePause()
       let shownAt = 0
       try {
         const summary = await importApplications({
@@ -52,7 +53,11 @@ export const importCommand: Command = {
           jobIds,
           jobStatus: values['job-status'],
           dryRun,
-          afterPage: () => mapper.catchUp(),
+          // Each page is one write transaction, then mapped 100 deliveries per transaction, with pauses between.
+          afterPage: async () => {
+            await pause()
+            for (let n = mapper.step(100); n > 0; n = mapper.step(100)) await pause()
+          },
           onProgress: (p) => {
             if (Date.now() - shownAt < 1000 && p.jobsDone < p.jobs) return
             shownAt = Date.now()

@@ -4,7 +4,7 @@ import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { createFeeds } from '../store/feeds.js'
 import { createRepositories } from '../store/repositories.js'
-import { UsageError, options, withDatabase, type Command } from './command.js'
+import { UsageError, options, politePause, withDatabase, type Command } from './command.js'
 
 export const rewind: Command = {
   summary: 'move a feed\'s cursor back so that a batch (and every later one) is served again',
@@ -34,6 +34,10 @@ export const rewind: Command = {
   }
 }
 
+/** Deliveries marked for mapping per transaction, and mapped per transaction. */
+const REPROCESS_CHUNK = 500
+const MAP_STEP = 100
+
 export const reprocess: Command = {
   summary: 'map stored deliveries again: the failed ones, or all (after a MAPPING_FILE change)',
   usage: 'gupy-rubeus-bridge reprocess [--all]\n\n' +
@@ -51,13 +55,27 @@ export const reprocess: Command = {
         timeZone: config.TIMEZONE,
         extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM }
       })
-      const queued = repositories.inbox.requeue(values.all ? 'all' : 'failed')
+      const { inbox } = repositories
+      const which = values.all ? 'all' : 'failed'
+      const queued = inbox.requeueable(which)
       out(`${queued} deliveries to map again\n`)
+      // A chunk at a time, each marked and mapped in short transactions: the service keeps writing beside.
+      const requeueChunk = db.transaction((after: number) => inbox.requeue(which, after, REPROCESS_CHUNK))
+      const pause = politePause()
       let done = 0
-      for (let n = mapper.step(1000); n > 0; n = mapper.step(1000)) {
-        done += n
-        if (queued >= 10_000) out(`  ${done} / ${queued}\n`)
-        await new Promise(setImmediate)
+      let reported = 0
+      for (let after = 0; ;) {
+        const seqs = requeueChunk.immediate(after)
+        if (seqs.length === 0) break
+        after = Math.max(...seqs)
+        for (let n = mapper.step(MAP_STEP); n > 0; n = mapper.step(MAP_STEP)) {
+          done += n
+          await pause()
+        }
+        if (queued >= 10_000 && done - reported >= 10_000) {
+          reported = done
+          out(`  ${done} / ${queued}\n`)
+        }
       }
       const failed = repositories.inbox.failures()
       out(`mapped ${done}; failed now: ${failed.length === 0 ? 'none' : failed.map((f) => `${f.count} (${f.reason})`).join(', ')}\n`)

@@ -27,6 +27,18 @@ export function parseEventDate (value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined
 }
 
+/** Gupy was founded in 2015: an earlier date is a broken sender. */
+export const EARLIEST_EVENT_DATE = Date.UTC(2000, 0, 1)
+/** Clocks drift, but a delivery dated more than a day ahead would win last-writer-wins for good. */
+export const MAX_FUTURE_MS = 86_400_000
+
+/** Why a delivery date cannot be used to order deliveries, or undefined when it can. */
+export function outsideDateWindow (ms: number, now: number): string | undefined {
+  if (ms < EARLIEST_EVENT_DATE) return 'is before 2000-01-01: not a real delivery date'
+  if (ms > now + MAX_FUTURE_MS) return 'is more than a day ahead of this server\'s clock: it would override every later delivery'
+  return undefined
+}
+
 // zod prefixes each message with its path (`body/id …`), so messages start with the verb.
 const requiredString = (max: number) => z.string({
   error: (issue) => issue.input === undefined || issue.input === null ? 'is required' : 'must be a string'
@@ -39,6 +51,11 @@ export const EnvelopeSchema = z.object({
     const ms = parseEventDate(value)
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time such as 2025-07-03T13:22:51.239Z' })
+      return z.NEVER
+    }
+    const problem = outsideDateWindow(ms, Date.now())
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: problem })
       return z.NEVER
     }
     return ms

@@ -39,8 +39,8 @@ export interface ImportOptions {
   now?: () => number
   /** Told after each page. */
   onProgress?: (progress: ImportProgress) => void
-  /** Called after each stored page (the command maps what it stored). */
-  afterPage?: () => void
+  /** Awaited after each stored page (the command maps what it stored, leaving the lock to the service between transactions). */
+  afterPage?: () => void | Promise<void>
 }
 
 export async function importApplications (opts: ImportOptions): Promise<ImportSummary> {
@@ -83,7 +83,7 @@ export async function importApplications (opts: ImportOptions): Promise<ImportSu
         if (dryRun) summary.added += page.items.filter((a) => exists.get(apiDelivery('import', a, job, 0).eventId) === undefined).length
         else {
           storePage.immediate(page.items, job, now())
-          opts.afterPage?.()
+          await opts.afterPage?.()
         }
         opts.onProgress?.({ jobsDone: done, jobs: jobs.length, applications: summary.applications, elapsedMs: now() - started })
       }

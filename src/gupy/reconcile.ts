@@ -7,6 +7,8 @@ import { OUTCOME_STATUSES, type OutcomeStatus } from './events.js'
 import { GupyApiError, type GupyApi } from './api.js'
 import { apiDelivery, type RestApplication } from './rest.js'
 import type { Repositories } from '../store/repositories.js'
+import { isBusy } from '../store/sqlite.js'
+import { setTimeout as delay } from 'node:timers/promises'
 
 export interface ReconcileSummary {
   /** Jobs asked about; of them, those the API answered 404 for. */
@@ -27,6 +29,21 @@ export interface ReconcileOptions {
   now?: () => number
   /** Told after each job. */
   onJob?: (done: number, total: number) => void
+}
+
+/**
+ * A write that another connection's lock may refuse (the service waits only briefly for a lock):
+ * tried again, off the event loop, for about ten seconds.
+ */
+async function whenFree (write: () => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return write()
+    } catch (err) {
+      if (!isBusy(err) || attempt >= 40) throw err
+      await delay(Math.min(500, 25 * attempt))
+    }
+  }
 }
 
 export const applicationsPath = (jobId: string) => `/api/v1/jobs/${encodeURIComponent(jobId)}/applications`
@@ -56,13 +73,13 @@ export async function reconcile ({ api, store, now = Date.now, onJob }: Reconcil
       for (const status of OUTCOME_STATUSES) {
         for await (const page of api.listPages<RestApplication>(applicationsPath(jobId), { status, fields: 'all' }, 'application')) {
           summary.applications += page.items.length
-          storePage.immediate(jobId, status, page.items, now())
+          await whenFree(() => storePage.immediate(jobId, status, page.items, now()))
         }
       }
-      gupy.jobFound(jobId)
+      await whenFree(() => gupy.jobFound(jobId))
     } catch (err) {
       if (!(err instanceof GupyApiError) || err.status !== 404) throw err
-      gupy.jobMissing(jobId) // gone from Gupy: asked a few more times, then no more
+      await whenFree(() => gupy.jobMissing(jobId)) // gone from Gupy: asked a few more times, then no more
       summary.jobsGone++
     }
     onJob?.(summary.jobs, jobs.length)

@@ -31,7 +31,9 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
 
   // Gupy stops sending Content-Type once custom headers are configured: read every body as JSON.
   // Encapsulated in this plugin, so other routes keep Fastify's default parsers.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
+  // Prototype keys (`__proto__`, `constructor.prototype`) are dropped from the parsed envelope, not
+  // refused: the stored body is only ever read by JSON.parse, which makes them plain own keys.
+  const parseJson = app.getDefaultJsonParser('remove', 'remove')
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     // A byte-order mark is no part of the JSON: stored with it, the body could not be mapped later.

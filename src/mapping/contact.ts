@@ -103,5 +103,5 @@ export function renderContact (codigo: string, state: ContactState, extras: Cont
   if (custom.length > 0) record.camposPersonalizados = Object.fromEntries(custom.map((k) => [k.slice(CUSTOM.length), value(k)]))
   if (extras.baseLegal !== undefined) record.baseLegal = extras.baseLegal
   if (extras.origem !== undefined) record.origem = extras.origem
-  return { record: JSON.stringify(record) }
+  return { record: f.recordJson(record) }
 }

@@ -1,5 +1,5 @@
 /** Gupy application event → Rubeus events: which feeds take it, and the record for each. */
-import { foldText, localDateTime } from './formats.js'
+import { foldText, localDateTime, recordJson } from './formats.js'
 import type { Feed, Mapping } from './mapping-file.js'
 import { fieldAt, renderTemplate, scalarAt } from './template.js'
 
@@ -37,5 +37,5 @@ export function renderEvent (envelope: unknown, eventDate: number, feed: Feed, c
     if (value !== undefined) custom[column] = value
   }
   if (Object.keys(custom).length > 0) record.camposPersonalizados = custom
-  return JSON.stringify(record)
+  return recordJson(record)
 }

@@ -106,13 +106,31 @@ export function birthDate (value: unknown, timeZone = 'America/Sao_Paulo'): stri
   return real && y >= 1900 && date.getTime() <= Date.now() ? ymd : undefined
 }
 
-/** Free text: control characters removed, whitespace collapsed, trimmed, at most `maxLength` characters. */
+/** A UTF-16 surrogate without its other half: strict UTF-8 consumers reject it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** The string with every unpaired surrogate replaced by U+FFFD, as a UTF-8 encoder would. */
+export function wellFormed (value: string): string {
+  return value.replace(LONE_SURROGATE, '\uFFFD')
+}
+
+/** A record as the JSON text served to Rubeus: every string well-formed. */
+export function recordJson (record: Record<string, unknown>): string {
+  return JSON.stringify(record, (_key, value: unknown) => typeof value === 'string' ? wellFormed(value) : value)
+}
+
+/**
+ * Free text: control characters removed, whitespace collapsed, trimmed, unpaired surrogates
+ * replaced, at most `maxLength` characters (code points: a pair is never cut in two).
+ */
 export function text (value: unknown, maxLength = 200): string | undefined {
   const raw = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
   if (typeof raw !== 'string') return undefined
   // eslint-disable-next-line no-control-regex
-  const t = raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim()
-  return t === '' ? undefined : t.slice(0, maxLength)
+  const t = wellFormed(raw).replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim()
+  if (t === '') return undefined
+  if (t.length <= maxLength) return t
+  return Array.from(t).slice(0, maxLength).join('').trimEnd()
 }
 
 /** First and last name, single-spaced. */

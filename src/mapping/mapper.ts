@@ -18,6 +18,16 @@ export interface MapperOptions {
 /** A mapping failure: its message is stored as the delivery's reason, so it never holds personal data. */
 export class MappingFailure extends Error {}
 
+/**
+ * The application id a contact key is bound to: a safe integer or a non-empty string. Anything
+ * else (1e400 parses as Infinity; ids above 2^53 lose digits) could bind two people to one key.
+ */
+function bindingId (value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim()
+  return undefined
+}
+
 /** An unexpected error inside a batch: the batch is redone delivery by delivery. */
 class RedoIsolated extends Error {}
 
@@ -31,8 +41,7 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
     } catch {
       throw new MappingFailure('the stored body is not JSON')
     }
-    const applicationValue = valueAt(envelope, 'data.application.id')
-    const applicationId = typeof applicationValue === 'number' || typeof applicationValue === 'string' ? String(applicationValue) : undefined
+    const applicationId = bindingId(valueAt(envelope, 'data.application.id'))
     const keys = candidateKeys(envelope)
     const bound = applicationId === undefined ? undefined : contacts.boundKey(applicationId)
     const codigo = bound ?? contactKey(keys, opts.mapping)

@@ -10,7 +10,7 @@ const health: FastifyPluginAsync = async (app) => {
   /** GET /healthz — the process is up and answering. */
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  /** GET /readyz — the database answers and its schema is current; 503 otherwise. */
+  /** GET /readyz — the database answers, its schema is current and the last write succeeded; 503 otherwise. */
   app.get('/readyz', async (_request, reply) => {
     const problems: string[] = []
     try {
@@ -19,6 +19,8 @@ const health: FastifyPluginAsync = async (app) => {
     } catch {
       problems.push('database unavailable')
     }
+    const failure = app.store.writes.failure
+    if (failure !== undefined) problems.push(`the database cannot be written (${failure}); ready again once a write succeeds`)
     if (problems.length > 0) return reply.code(503).send({ status: 'unavailable', problems })
     return { status: 'ready' }
   })

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Gauge } from 'prom-client'
 import { z } from 'zod'
-import { NotFoundError, UnauthorizedError } from '../errors.js'
+import { DatabaseUnavailableError, NotFoundError, UnauthorizedError } from '../errors.js'
+import { sqliteCode } from '../store/sqlite.js'
 import type { Batch } from '../store/feeds.js'
 import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
 import { feedAuth, type FeedAuthOptions } from './auth.js'
@@ -45,6 +46,11 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
   const auth = feedAuth(opts.auth)
   const known = new Set([CONTACTS_FEED, ...opts.eventFeeds])
   const lock = feedLocks()
+  /**
+   * A batch Rubeus received whose outcome could not be written (a full disk): until it is, the
+   * feed serves nothing, or the same records would go out again on every poll.
+   */
+  const unrecorded = new Map<string, Batch>()
   const settleMs = opts.settleSeconds * 1000
   const { store, metrics } = app
 
@@ -82,6 +88,8 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     const unlock = await lock(feed)
     try {
       if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn
+      const pending = unrecorded.get(feed)
+      if (pending !== undefined && !settle(pending, true, request)) throw new DatabaseUnavailableError(`the outcome of batch ${pending.id} cannot be written`)
       app.mapper.catchUp()
       const now = Date.now()
       store.feeds.release(feed, now, settleMs, opts.batchSize)
@@ -116,19 +124,29 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     })
   }
 
-  /** The cursor moves past the batch only if it was written out; otherwise the records come again. */
-  function settle (batch: Batch, written: boolean, request: FastifyRequest): void {
+  /**
+   * The cursor moves past the batch only if it was written out; otherwise the records come again.
+   * Returns whether the outcome was recorded. A served batch whose outcome cannot be recorded is
+   * kept, and recorded before the feed serves anything else.
+   */
+  function settle (batch: Batch, written: boolean, request: FastifyRequest): boolean {
     const outcome = written ? 'served' : 'aborted'
     try {
       if (written) store.feeds.served(batch, Date.now())
-      else store.feeds.aborted(batch, Date.now())
+      else store.feeds.aborted(batch, Date.now()) // if this fails, the batch stays `cut`: aborted at the next start
+      store.writes.report()
+      unrecorded.delete(batch.feed)
     } catch (err) {
-      request.log.error({ err, feed: batch.feed, batchId: batch.id }, 'could not record the batch outcome; it will be served again')
-      return
+      store.writes.report(err)
+      if (written) unrecorded.set(batch.feed, batch)
+      request.log.error({ code: sqliteCode(err), feed: batch.feed, batchId: batch.id, outcome },
+        written ? 'could not record that the batch was served; the feed serves nothing until it is recorded' : 'could not record the batch outcome')
+      return false
     }
     metrics.feedBatches.inc({ feed: batch.feed, outcome })
     if (written) metrics.feedRecords.inc({ feed: batch.feed }, batch.count)
     request.log.info({ feed: batch.feed, batchId: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: batch.count, outcome }, 'feed batch')
+    return true
   }
 
   function browse (feed: string, query: z.infer<typeof BrowseQuery>, reply: FastifyReply) {

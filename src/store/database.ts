@@ -6,8 +6,15 @@ import { migrate } from './migrate.js'
 
 export { Database } from './sqlite.js'
 
+/** The service's synchronous wait for a lock: short enough that no request waits much longer. */
+export const SERVICE_BUSY_TIMEOUT_MS = 50
+
 export interface OpenOptions {
-  /** How long a write waits for a lock held by another process (a CLI command) before failing. */
+  /**
+   * How long a statement waits, synchronously, for a lock another connection holds before failing
+   * with SQLITE_BUSY. The service keeps it short (its event loop must not stall; group commit tries
+   * again later); commands, which hold no event loop anyone waits on, wait longer.
+   */
   busyTimeoutMs?: number
   readonly?: boolean
   /** Refuse to create the file (operator commands: a typo must not make an empty database). */
@@ -19,7 +26,10 @@ export function openDatabase (file: string, options: OpenOptions = {}): Database
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
   try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`)
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVICE_BUSY_TIMEOUT_MS}`)
+    // Deleted or rewritten content is overwritten with zeros, so that erasing a person leaves no
+    // stale copy in free space, whichever connection removed an earlier version of it.
+    db.pragma('secure_delete = ON')
     if (!options.readonly) {
       // Takes effect only on a new file. A ~2.5 KB delivery fills a 4 KiB page alone; 8 KiB pages
       // hold three, so a commit writes fewer, larger WAL frames (fewer system calls per delivery).

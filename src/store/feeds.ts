@@ -120,6 +120,24 @@ export function createFeeds (db: Database) {
     return released
   })
 
+  const markServed = db.transaction((batch: Batch, now: number) => {
+    endBatch.run('served', now, batch.id)
+    moveCursor.run({ feed: batch.feed, seq: batch.lastSeq, ord: batch.lastOrd, now, from: batch.cursorAtCut })
+    if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
+  })
+
+  const rewindTx = db.transaction((feed: string, to: { batchId: number } | { since: number }, now: number) => {
+    const batch = 'batchId' in to ? batchById.get(to.batchId) : firstServedSince.get(feed, to.since)
+    if (batch === undefined) {
+      throw new RangeError('batchId' in to ? `no batch ${to.batchId}` : `no ${feed} batch was served since ${new Date(to.since).toISOString()}`)
+    }
+    if (batch.feed !== feed) throw new RangeError(`batch ${batch.id} belongs to the feed ${batch.feed}, not ${feed}`)
+    const first = itemAt.get(feed, batch.first_seq)
+    if (first === undefined) throw new RangeError(`the records of batch ${batch.id} were removed by retention`)
+    setCursor.run({ feed, seq: first.seq - 1, ord: first.ord - 1, now })
+    return { batchId: batch.id, ahead: releasedAfter(feed, first.ord - 1) }
+  })
+
   function read (feed: string, after: number, limit: number) {
     return feed === CONTACTS_FEED ? items.contacts.all(after, limit) : items.events.all(feed, after, limit)
   }
@@ -150,11 +168,7 @@ export function createFeeds (db: Database) {
     },
 
     /** The batch was handed to the connection: advance the cursor past it. */
-    served: db.transaction((batch: Batch, now: number) => {
-      endBatch.run('served', now, batch.id)
-      moveCursor.run({ feed: batch.feed, seq: batch.lastSeq, ord: batch.lastOrd, now, from: batch.cursorAtCut })
-      if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
-    }),
+    served: (batch: Batch, now: number): void => { markServed.immediate(batch, now) },
 
     /** The batch did not reach the connection: the cursor stays, the records come again. */
     aborted (batch: Batch, now: number): void {
@@ -169,17 +183,7 @@ export function createFeeds (db: Database) {
      * or after `since`): that batch and every later one are served again. Returns the batch and
      * how many released records are now ahead of the cursor.
      */
-    rewind: db.transaction((feed: string, to: { batchId: number } | { since: number }, now: number) => {
-      const batch = 'batchId' in to ? batchById.get(to.batchId) : firstServedSince.get(feed, to.since)
-      if (batch === undefined) {
-        throw new RangeError('batchId' in to ? `no batch ${to.batchId}` : `no ${feed} batch was served since ${new Date(to.since).toISOString()}`)
-      }
-      if (batch.feed !== feed) throw new RangeError(`batch ${batch.id} belongs to the feed ${batch.feed}, not ${feed}`)
-      const first = itemAt.get(feed, batch.first_seq)
-      if (first === undefined) throw new RangeError(`the records of batch ${batch.id} were removed by retention`)
-      setCursor.run({ feed, seq: first.seq - 1, ord: first.ord - 1, now })
-      return { batchId: batch.id, ahead: releasedAfter(feed, first.ord - 1) }
-    }),
+    rewind: (feed: string, to: { batchId: number } | { since: number }, now: number) => rewindTx.immediate(feed, to, now),
 
     /** Records of the feed still to be served after the batch (or the cursor): released or waiting. */
     remaining (feed: string, batch?: Batch): number {

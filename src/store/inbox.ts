@@ -41,9 +41,17 @@ export function createInbox (db: Database) {
   const countPending = db.prepare<[], number>("SELECT count(*) FROM deliveries WHERE state = 'received'").pluck()
   const markMapped = db.prepare<[string | null, number]>("UPDATE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
   const markFailed = db.prepare<[string, number]>("UPDATE deliveries SET state = 'failed', error = ? WHERE seq = ?")
-  const requeue = {
-    failed: db.prepare("UPDATE deliveries SET state = 'received', error = NULL WHERE state = 'failed' AND payload IS NOT NULL"),
-    all: db.prepare("UPDATE deliveries SET state = 'received', error = NULL WHERE state IN ('failed', 'mapped') AND payload IS NOT NULL")
+  const REQUEUEABLE = {
+    failed: "state = 'failed' AND payload IS NOT NULL",
+    all: "state IN ('failed', 'mapped') AND payload IS NOT NULL"
+  }
+  const requeueStatement = (which: keyof typeof REQUEUEABLE) => db.prepare<[number, number], number>(`
+    UPDATE deliveries SET state = 'received', error = NULL
+    WHERE seq IN (SELECT seq FROM deliveries WHERE seq > ? AND ${REQUEUEABLE[which]} ORDER BY seq LIMIT ?) RETURNING seq`).pluck()
+  const requeue = { failed: requeueStatement('failed'), all: requeueStatement('all') }
+  const requeueable = {
+    failed: db.prepare<[], number>(`SELECT count(*) FROM deliveries WHERE ${REQUEUEABLE.failed}`).pluck(),
+    all: db.prepare<[], number>(`SELECT count(*) FROM deliveries WHERE ${REQUEUEABLE.all}`).pluck()
   }
   const countByState = db.prepare<[], { state: DeliveryState, n: number }>(
     'SELECT state, count(*) AS n FROM deliveries GROUP BY state')
@@ -69,8 +77,13 @@ export function createInbox (db: Database) {
     markMapped: (seq: number, codigo: string): void => { markMapped.run(codigo, seq) },
     /** `reason` is shown by `status` and in metrics: it never holds personal data. */
     markFailed: (seq: number, reason: string): void => { markFailed.run(reason, seq) },
-    /** Marks stored deliveries to be mapped again: failed ones, or all that still have their body. */
-    requeue: (which: 'failed' | 'all'): number => requeue[which].run().changes,
+    /** How many deliveries `requeue` would mark: failed ones, or all that still have their body. */
+    requeueable: (which: 'failed' | 'all'): number => requeueable[which].get() ?? 0,
+    /**
+     * Marks up to `limit` of them after `afterSeq` (in seq order) to be mapped again; returns their
+     * seqs. Runs in the caller's transaction, or as one short statement.
+     */
+    requeue: (which: 'failed' | 'all', afterSeq: number, limit: number): number[] => requeue[which].all(afterSeq, limit),
 
     counts (): InboxCounts {
       const byState: Record<DeliveryState, number> = { received: 0, mapped: 0, failed: 0, ignored: 0 }

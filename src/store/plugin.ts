@@ -1,15 +1,31 @@
 /** The SQLite store as a Fastify decorator: the service lock, the database, its repositories and the ingest path. */
 import fp from 'fastify-plugin'
 import type { Outcome } from '../gupy/events.js'
-import { openDatabase } from './database.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { openDatabase, type Database } from './database.js'
 import { GroupCommit } from './group-commit.js'
 import type { Delivery } from './inbox.js'
 import { createRepositories, type Repositories } from './repositories.js'
 import { acquireServiceLock } from './service-lock.js'
+import { isBusy, isStorageError, sqliteCode } from './sqlite.js'
 
 export interface Store extends Repositories {
   /** Stores a delivery durably (group commit); resolves once its transaction has committed. */
   ingest: GroupCommit<Delivery, Outcome>
+  writes: WriteHealth
+}
+
+/**
+ * Whether the database can be written, as the last write found it: a full disk or an I/O error
+ * makes the service not ready until a write succeeds again. A lock held elsewhere does not.
+ */
+export class WriteHealth {
+  /** The SQLite code of the failure, while writes fail. */
+  failure: string | undefined
+  report (err?: unknown): void {
+    if (err === undefined) this.failure = undefined
+    else if (isStorageError(err) && !isBusy(err)) this.failure = sqliteCode(err)
+  }
 }
 
 export interface StoreOptions {
@@ -22,6 +38,34 @@ declare module 'fastify' {
   }
 }
 
+/** How long start-up waits for a lock another connection holds (an operator command's transaction). */
+export const STARTUP_WAIT_MS = 60_000
+
+/**
+ * Opens and migrates the database, and marks the batches a previous run cut but never wrote out as
+ * aborted (they are served again). These writes wait, asynchronously and at most STARTUP_WAIT_MS,
+ * for a lock another connection holds; `onWait` is told once.
+ */
+async function openWhenUnlocked (file: string, onWait: (waitMs: number) => void): Promise<Repositories> {
+  const started = Date.now()
+  let told = false
+  for (;;) {
+    let db: Database | undefined
+    try {
+      db = openDatabase(file)
+      const repositories = createRepositories(db)
+      repositories.feeds.recoverInterrupted()
+      return repositories
+    } catch (err) {
+      db?.close()
+      if (!isBusy(err) || Date.now() - started >= STARTUP_WAIT_MS) throw err
+      if (!told) onWait(STARTUP_WAIT_MS)
+      told = true
+      await sleep(250)
+    }
+  }
+}
+
 export default fp<StoreOptions>(async (app, opts) => {
   // Feeds are cut under this process's own lock: a second service on the file would hand out the
   // same records. It waits here until the first one has stopped (a rolling restart just works).
@@ -31,20 +75,23 @@ export default fp<StoreOptions>(async (app, opts) => {
   })
   let repositories: Repositories
   try {
-    repositories = createRepositories(openDatabase(opts.databasePath))
+    repositories = await openWhenUnlocked(opts.databasePath, (waitMs) => app.log.warn({ waitSeconds: waitMs / 1000 },
+      'the database is locked by another connection (an operator command?); start-up waits for it'))
   } catch (err) {
     lock.release()
     throw err
   }
-  const { db, inbox, feeds } = repositories
-  feeds.recoverInterrupted() // a batch a previous run cut but never wrote out is served again
+  const { db, inbox } = repositories
 
   const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d))
+  const writes = new WriteHealth()
   ingest.onCommit((size, seconds) => {
+    writes.report()
     app.metrics.commitSize.observe(size)
     app.metrics.commitDuration.observe(seconds)
   })
-  app.decorate('store', { ...repositories, ingest })
+  ingest.onFailure((err) => writes.report(err))
+  app.decorate('store', { ...repositories, ingest, writes })
 
   // Runs after the server has stopped accepting and in-flight requests have finished.
   app.addHook('onClose', async () => {

@@ -12,30 +12,52 @@ export interface Purged {
   contacts: number
 }
 
-export function createRetention (db: Database) {
-  const dropPayloads = db.prepare<[number]>(`
-    UPDATE deliveries SET payload = NULL WHERE payload IS NOT NULL AND received_at < ? AND state != 'received'`)
-  const dropServed = db.prepare<[number]>(`
-    DELETE FROM feed_items WHERE released_at < ?
-    AND seq <= coalesce((SELECT last_seq FROM feed_cursors c WHERE c.feed = feed_items.feed), 0)`)
-  const dropBatches = db.prepare<[number]>("DELETE FROM feed_batches WHERE cut_at < ? AND outcome != 'cut'")
-  const staleContacts = `SELECT codigo FROM contacts c WHERE updated_at < @cutoff
-    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.codigo = c.codigo)
-    AND NOT EXISTS (SELECT 1 FROM feed_items f WHERE f.codigo = c.codigo)`
-  const dropBindings = db.prepare<{ cutoff: number }>(`DELETE FROM applications WHERE codigo IN (${staleContacts})`)
-  const dropDelivered = db.prepare<{ cutoff: number }>(`DELETE FROM delivered_contacts WHERE codigo IN (${staleContacts})`)
-  const dropContacts = db.prepare<{ cutoff: number }>(`DELETE FROM contacts WHERE codigo IN (${staleContacts})`)
+/** Rows per transaction: each holds the write lock for a few milliseconds, so ingest goes on beside. */
+const CHUNK = 1000
 
-  /** Everything older than `retentionDays` that is no longer needed. One transaction. */
-  const purge = db.transaction((retentionDays: number, now: number): Purged => {
-    const cutoff = now - retentionDays * 86_400_000
-    const payloads = dropPayloads.run(cutoff).changes
-    const records = dropServed.run(cutoff).changes
-    const batches = dropBatches.run(cutoff).changes
-    dropBindings.run({ cutoff })
-    dropDelivered.run({ cutoff })
-    const contacts = dropContacts.run({ cutoff }).changes
-    return { payloads, records, batches, contacts }
+export function createRetention (db: Database) {
+  const dropPayloads = db.prepare<{ cutoff: number, limit: number }>(`
+    UPDATE deliveries SET payload = NULL WHERE seq IN (
+      SELECT seq FROM deliveries WHERE payload IS NOT NULL AND received_at < @cutoff AND state != 'received' LIMIT @limit)`)
+  const dropServed = db.prepare<{ cutoff: number, limit: number }>(`
+    DELETE FROM feed_items WHERE seq IN (
+      SELECT seq FROM feed_items WHERE released_at < @cutoff
+      AND seq <= coalesce((SELECT last_seq FROM feed_cursors c WHERE c.feed = feed_items.feed), 0) LIMIT @limit)`)
+  const dropBatches = db.prepare<{ cutoff: number, limit: number }>(`
+    DELETE FROM feed_batches WHERE id IN (SELECT id FROM feed_batches WHERE cut_at < @cutoff AND outcome != 'cut' LIMIT @limit)`)
+  const staleContacts = db.prepare<{ cutoff: number, limit: number }, string>(`
+    SELECT codigo FROM contacts c WHERE updated_at < @cutoff
+    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.codigo = c.codigo)
+    AND NOT EXISTS (SELECT 1 FROM feed_items f WHERE f.codigo = c.codigo) LIMIT @limit`).pluck()
+  const dropContact = ['DELETE FROM applications WHERE codigo = ?', 'DELETE FROM delivered_contacts WHERE codigo = ?', 'DELETE FROM contacts WHERE codigo = ?']
+    .map((sql) => db.prepare<[string]>(sql))
+  const dropContacts = db.transaction((codigos: string[]) => {
+    for (const codigo of codigos) for (const statement of dropContact) statement.run(codigo)
+    return codigos.length
   })
+  const inChunks = (statement: { run: (p: { cutoff: number, limit: number }) => { changes: number } }) =>
+    db.transaction((cutoff: number) => statement.run({ cutoff, limit: CHUNK }).changes)
+  const steps = { payloads: inChunks(dropPayloads), records: inChunks(dropServed), batches: inChunks(dropBatches) }
+  const nextStale = db.transaction((cutoff: number) => dropContacts(staleContacts.all({ cutoff, limit: CHUNK })))
+
+  /**
+   * Everything older than `retentionDays` that is no longer needed, CHUNK rows per transaction,
+   * yielding between transactions (`pause`: a turn of the event loop by default); `stopped` ends it early.
+   */
+  async function purge (retentionDays: number, now: number, stopped = () => false, pause = () => new Promise<void>(setImmediate)): Promise<Purged> {
+    const cutoff = now - retentionDays * 86_400_000
+    const purged: Purged = { payloads: 0, records: 0, batches: 0, contacts: 0 }
+    const run = async (kind: keyof Purged, step: { immediate: (cutoff: number) => number }) => {
+      for (let n = step.immediate(cutoff); n > 0 && !stopped(); n = step.immediate(cutoff)) {
+        purged[kind] += n
+        await pause()
+      }
+    }
+    await run('payloads', steps.payloads)
+    await run('records', steps.records)
+    await run('batches', steps.batches)
+    await run('contacts', nextStale)
+    return purged
+  }
   return { purge }
 }

@@ -24,3 +24,19 @@ export const Database = load()
 // eslint-disable-next-line @typescript-eslint/no-redeclare -- the class and its instance type share a name, as in better-sqlite3
 export type Database = BetterSqlite3.Database
 export type Statement<P extends unknown[] | {} = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>
+
+/** SQLite's result code of an error (`SQLITE_BUSY`, `SQLITE_FULL`, `SQLITE_IOERR_WRITE`…), if it is one. */
+export function sqliteCode (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined
+}
+
+/** Another connection holds the lock: trying again later may work. */
+export const isBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(err) ?? '')
+
+/**
+ * The storage failed, not the data: locked, full, read-only, an I/O error. Such an error belongs to
+ * the whole transaction, never to one of its items.
+ */
+export const isStorageError = (err: unknown): boolean =>
+  /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL|CORRUPT|NOTADB|NOLFS)/.test(sqliteCode(err) ?? '')

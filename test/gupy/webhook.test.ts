@@ -35,7 +35,7 @@ describe('POST /webhooks/gupy', () => {
     await postDelivery(app, first)
     app.mapper.catchUp() // mapping follows ingest: let it finish, then compare
     const before = app.store.db.prepare('SELECT * FROM deliveries').all()
-    const res = await postDelivery(app, { ...first, date: '2030-01-01T00:00:00.000Z', event: 'application.moved' })
+    const res = await postDelivery(app, { ...first, date: '2026-01-01T00:00:00.000Z', event: 'application.moved' })
     assert.deepEqual(res.json(), { status: 'duplicate', id: first.id })
     assert.deepEqual(app.store.db.prepare('SELECT * FROM deliveries').all(), before)
   })
@@ -97,8 +97,7 @@ describe('POST /webhooks/gupy', () => {
       ['a missing event', JSON.stringify({ id: 'a', date: '2025-07-01T12:00:00Z' }), /^event is required$/],
       ['a null date', JSON.stringify({ id: 'a', event: 'application.created', date: null }), /^date is required$/],
       ['an unparseable date', JSON.stringify({ id: 'a', event: 'application.created', date: 'yesterday' }), /^date must be an ISO-8601 date-time/],
-      ['an impossible date', JSON.stringify({ id: 'a', event: 'application.created', date: '2025-02-30T10:00:00Z' }), /^date must be an ISO-8601/],
-      ['a prototype-poisoning key', '{"id":"a","event":"application.created","date":"2025-07-01T12:00:00Z","__proto__":{"x":1}}', /body is not valid JSON/]
+      ['an impossible date', JSON.stringify({ id: 'a', event: 'application.created', date: '2025-02-30T10:00:00Z' }), /^date must be an ISO-8601/]
     ]
     for (const [name, body, message] of cases) {
       test(name, async (t) => {
