@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
+import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
 import background from './background/plugin.js'
 import { DatabaseUnavailableError, NotFoundError, ShuttingDownError } from './errors.js'
+import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
@@ -21,6 +23,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
   /** The resolved mapping; defaults to `MAPPING_FILE` (or the built-in mapping). */
   mapping?: Mapping
+  /** How Gupy's API is reached (tests: a stand-in's dispatcher); undici's global dispatcher by default. */
+  gupyDispatcher?: Dispatcher
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -35,7 +39,25 @@ const CLEAR_MESSAGES: Record<string, string> = {
 /** TRUST_PROXY as a hop count: trust that many proxies in front of the service. */
 const hops = (n: number) => (_address: string, hop: number) => hop < n
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE) }: AppOptions) {
+/** Reconciliation and the watchdog need a Gupy API token; the watchdog also PUBLIC_URL and a webhook secret. */
+function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
+  if (config.GUPY_API_TOKEN === undefined) return undefined
+  const secret = config.GUPY_WEBHOOK_SECRETS[0]
+  return {
+    baseUrl: config.GUPY_API_URL,
+    token: config.GUPY_API_TOKEN,
+    requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    dispatcher,
+    reconcileMinutes: config.GUPY_RECONCILE_MINUTES,
+    watchMinutes: config.GUPY_WATCH_MINUTES,
+    repair: config.GUPY_WEBHOOK_REPAIR,
+    want: config.PUBLIC_URL === undefined || secret === undefined
+      ? undefined
+      : wantedSubscription(config.PUBLIC_URL, secret, { name: config.GUPY_TECH_OWNER_NAME, email: config.GUPY_TECH_OWNER_EMAIL })
+  }
+}
+
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), gupyDispatcher }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -53,7 +75,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     mapping,
     timeZone: config.TIMEZONE,
     extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM },
-    retentionDays: config.RETENTION_DAYS
+    retentionDays: config.RETENTION_DAYS,
+    gupy: gupyWork(config, gupyDispatcher)
   })
 
   let closing = false

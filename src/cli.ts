@@ -5,7 +5,9 @@ import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
 import { backup } from './commands/backup.js'
 import { UsageError, type Command } from './commands/command.js'
+import { importCommand } from './commands/import.js'
 import { erase, purge } from './commands/lgpd.js'
+import { reconcile } from './commands/reconcile.js'
 import { reprocess, rewind } from './commands/recovery.js'
 import { simulate } from './commands/simulate.js'
 import { status } from './commands/status.js'
@@ -16,6 +18,8 @@ const commands: Record<string, Command> = {
   status,
   'register-webhooks': registerWebhooks,
   'check-webhooks': checkWebhooks,
+  reconcile,
+  import: importCommand,
   rewind,
   reprocess,
   purge,

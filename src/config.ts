@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
+import { REQUESTS_PER_MINUTE } from './gupy/api.js'
 import { isTimeZone } from './mapping/formats.js'
 import { MAX_BATCH_SIZE } from './rubeus/contract.js'
 
@@ -74,7 +75,11 @@ export const EnvSchema = z.object({
   GUPY_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.gupy.io'),
   GUPY_API_TOKEN: z.string().min(1).optional(),
   GUPY_TECH_OWNER_NAME: z.string().min(1).optional(),
-  GUPY_TECH_OWNER_EMAIL: z.email('must be an e-mail address').optional()
+  GUPY_TECH_OWNER_EMAIL: z.email('must be an e-mail address').optional(),
+  GUPY_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(900, 'Gupy allows about 900 requests a minute per IP').default(REQUESTS_PER_MINUTE),
+  GUPY_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  GUPY_WATCH_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  GUPY_WEBHOOK_REPAIR: z.stringbool().default(true)
 }).superRefine((env, ctx) => {
   if (env.RUBEUS_FEED_AUTH !== 'basic') return
   for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {

@@ -1,8 +1,15 @@
 /**
  * Work done beside the requests: mapping stored deliveries into Rubeus records right behind ingest,
- * and retention. The mapper it decorates is the one a feed poll also uses to catch up before it cuts.
+ * retention, and, with a Gupy API token, reconciliation and the subscription watchdog. The mapper it
+ * decorates is the one a feed poll also uses to catch up before it cuts.
  */
 import fp from 'fastify-plugin'
+import type { Dispatcher } from 'undici'
+import { createGupyApi, safeReason, type GupyApi } from '../gupy/api.js'
+import { reconcile } from '../gupy/reconcile.js'
+import type { Wanted } from '../gupy/subscriptions.js'
+import { watchSubscriptions } from '../gupy/watchdog.js'
+import type { Run, RunKind } from '../store/gupy-state.js'
 import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
@@ -14,11 +21,34 @@ export interface BackgroundOptions {
   timeZone: string
   extras: ContactExtras
   retentionDays: number
+  /** Gupy's API, when GUPY_API_TOKEN is set. */
+  gupy?: GupyWorkOptions | undefined
+}
+
+export interface GupyWorkOptions {
+  baseUrl: string
+  token: string
+  requestsPerMinute: number
+  /** undici's global dispatcher unless given (tests: a stand-in's). */
+  dispatcher?: Dispatcher | undefined
+  /** 0: off. */
+  reconcileMinutes: number
+  watchMinutes: number
+  /** The subscriptions wanted (PUBLIC_URL and a secret known); the watchdog is off without them. */
+  want?: Wanted | undefined
+  repair: boolean
+}
+
+/** Runs of the work against Gupy's API, now; a run already under way is joined, not doubled. */
+export interface GupyWork {
+  reconcile?: () => Promise<Run>
+  watch?: () => Promise<Run>
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     mapper: Mapper
+    gupyWork: GupyWork
   }
 }
 
@@ -75,15 +105,84 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   }
   const purgeTimer = setInterval(purge, PURGE_EVERY_MS).unref()
 
+  // The time of the last webhook, then of every commit (deliveries made from Gupy's API do not go through ingest).
+  const lastWebhook = store.inbox.lastWebhookAt()
+  if (lastWebhook !== undefined) metrics.lastDelivery.set(lastWebhook / 1000)
+  store.ingest.onCommit(() => metrics.lastDelivery.set(Date.now() / 1000))
+
+  const aborter = new AbortController()
+  const gupyWork: GupyWork = {}
+  const timers: NodeJS.Timeout[] = []
+  const running = new Set<Promise<Run>>()
+  if (opts.gupy !== undefined) {
+    const g = opts.gupy
+    const api = createGupyApi({ baseUrl: g.baseUrl, token: g.token, dispatcher: g.dispatcher, requestsPerMinute: g.requestsPerMinute, signal: aborter.signal })
+
+    /** A run: logged and kept for `status` whatever happens; a failure waits for the next interval. */
+    const runner = (kind: RunKind, work: (api: GupyApi) => Promise<Record<string, unknown>>) => {
+      let current: Promise<Run> | undefined
+      return (): Promise<Run> => {
+        current ??= (async (): Promise<Run> => {
+          const startedAt = Date.now()
+          const callsBefore = api.requests()
+          let run: Run
+          try {
+            const summary = await work(api)
+            run = { kind, startedAt, finishedAt: Date.now(), ok: true, summary }
+            app.log.info({ kind, ...summary }, `gupy ${kind} run`)
+          } catch (err) {
+            run = { kind, startedAt, finishedAt: Date.now(), ok: false, summary: {}, error: safeReason(err) }
+            if (!aborter.signal.aborted) app.log.error({ kind, reason: run.error }, `gupy ${kind} run failed; it runs again at the next interval`)
+          }
+          metrics.gupyRuns.inc({ kind, outcome: run.ok ? 'ok' : 'failed' })
+          metrics.gupyRequests.inc(api.requests() - callsBefore)
+          if (!closed) store.gupy.saveRun(run)
+          return run
+        })().finally(() => {
+          running.delete(current!)
+          current = undefined
+        })
+        running.add(current)
+        return current
+      }
+    }
+    const every = (minutes: number, run: () => Promise<Run>) => {
+      if (minutes > 0) timers.push(setInterval(() => { run().catch(() => {}) }, minutes * 60_000).unref())
+    }
+
+    if (g.reconcileMinutes > 0) {
+      gupyWork.reconcile = runner('reconcile', async (client) => {
+        const summary = await reconcile({ api: client, store })
+        for (const [status, n] of Object.entries(summary.outcomes)) metrics.outcomesFound.inc({ status }, n)
+        mapSoon(0)
+        return { ...summary }
+      })
+      every(g.reconcileMinutes, gupyWork.reconcile)
+    }
+    const want = g.want
+    if (g.watchMinutes > 0 && want !== undefined) {
+      gupyWork.watch = runner('watch', async (client) => {
+        const results = await watchSubscriptions(client, want, g.repair, (fields, message) => app.log.warn(fields, message))
+        for (const r of results) metrics.subscriptionUp.set({ event: r.action }, r.up ? 1 : 0)
+        return { subscriptions: results.map(({ action, state, repair, up }) => ({ action, state, repair, up })) }
+      })
+      every(g.watchMinutes, gupyWork.watch)
+    }
+  }
+  app.decorate('gupyWork', gupyWork)
+
   app.addHook('onReady', async () => {
     mapSoon(0) // deliveries a previous run left unmapped
     purge()
+    gupyWork.watch?.().catch(() => {}) // at start-up, without holding it up
   })
   // Before the store closes its database.
   app.addHook('onClose', async () => {
     closed = true // the store's last commits are mapped by the next start
     clearTimeout(scheduled)
     clearInterval(purgeTimer)
-    await purging
+    for (const timer of timers) clearInterval(timer)
+    aborter.abort() // a run waiting on Gupy stops now
+    await Promise.allSettled([...running, purging])
   })
 }, { name: 'background', dependencies: ['store', 'metrics'] })

@@ -12,6 +12,25 @@ function ago (when: Date): string {
   return `${Math.round(s / 86400)} days`
 }
 
+interface RunReport { at: string, ok: boolean, seconds: number, summary: Record<string, unknown>, error: string | null }
+
+/** One line about the last run of a kind of work against Gupy's API. */
+function gupyLine (run: RunReport | null): string {
+  if (run === null) return 'never run'
+  const when = `${run.at} (${ago(new Date(run.at))} ago)`
+  if (!run.ok) return `FAILED ${when}: ${run.error ?? 'unknown reason'}`
+  const s = run.summary
+  if (Array.isArray(s.subscriptions)) {
+    return `checked ${when}: ` + (s.subscriptions as Array<{ action: string, state: string, repair: string, up: boolean }>)
+      .map((x) => `${x.action} ${x.state}${x.repair !== 'none' ? ` (repair: ${x.repair})` : ''}${x.up ? '' : ' DOWN'}`).join(', ')
+  }
+  if (typeof s.outcomes === 'object' && s.outcomes !== null) {
+    const o = s.outcomes as Record<string, number>
+    return `ran ${when}: ${String(s.jobs)} jobs asked, ${String(s.applications)} applications seen, ${(o.reproved ?? 0) + (o.give_up ?? 0)} outcomes found, ${String(s.calls)} API calls`
+  }
+  return `ran ${when}: ${String(s.jobs)} jobs, ${String(s.applications)} applications, ${String(s.added)} added`
+}
+
 export const status: Command = {
   summary: 'deliveries by state, failed mappings with reasons, and per feed: served, waiting, last batch',
   usage: 'gupy-rubeus-bridge status [--json]',
@@ -19,13 +38,19 @@ export const status: Command = {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
     const feedNames = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
     const report = await withDatabase(config, (db) => {
-      const { inbox, feeds } = createRepositories(db)
+      const { inbox, feeds, gupy } = createRepositories(db)
+      const runs = gupy.lastRuns()
+      const run = (kind: 'watch' | 'reconcile' | 'import') => {
+        const r = runs[kind]
+        return r === undefined ? null : { at: new Date(r.finishedAt).toISOString(), ok: r.ok, seconds: Math.round((r.finishedAt - r.startedAt) / 100) / 10, summary: r.summary, error: r.error ?? null }
+      }
       const counts = inbox.counts()
       const now = Date.now()
       return {
         deliveries: counts.byState,
         lastReceivedAt: counts.lastReceivedAt === undefined ? null : new Date(counts.lastReceivedAt).toISOString(),
         failures: inbox.failures(),
+        gupy: { watch: run('watch'), reconcile: run('reconcile'), import: run('import') },
         feeds: feedNames.map((feed) => {
           const batch = feeds.lastBatch(feed)
           return {
@@ -49,6 +74,9 @@ export const status: Command = {
       out('failed mappings (fix, then `reprocess`):\n')
       for (const f of report.failures) out(`  ${String(f.count).padStart(6)}  ${f.reason}\n`)
     }
+    out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.watch)}\n`)
+    out(`reconciliation: ${gupyLine(report.gupy.reconcile)}\n`)
+    if (report.gupy.import !== null) out(`last import: ${gupyLine(report.gupy.import)}\n`)
     out('feeds:\n')
     for (const f of report.feeds) {
       const waiting = [`${f.released} released`, `${f.settling} settling`]

@@ -12,17 +12,20 @@ function wanted (config: Config): Wanted {
   return wantedSubscription(config.PUBLIC_URL, secret, { name: config.GUPY_TECH_OWNER_NAME, email: config.GUPY_TECH_OWNER_EMAIL })
 }
 
-/** Gupy's API with the configured token; rate-limit waits are told on stderr. */
-function gupyClient (config: Config, ctx: Context): GupyApi {
-  if (config.GUPY_API_TOKEN === undefined) throw new UsageError('set GUPY_API_TOKEN (a Gupy API token with the webhook permissions)')
+/** Gupy's API with the configured token; rate-limit and retry waits are told on stderr. */
+export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions'): GupyApi {
+  if (config.GUPY_API_TOKEN === undefined) throw new UsageError(`set GUPY_API_TOKEN (a Gupy API token with ${permissions})`)
   return createGupyApi({
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
-    onWait: (ms) => { ctx.err(`Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n`) }
+    requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    onWait: (ms, reason) => {
+      ctx.err(reason.startsWith('rate limit') ? `Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n` : `Gupy: ${reason}; retrying in ${Math.ceil(ms / 1000)} s\n`)
+    }
   })
 }
 
-function apiFailure (ctx: Context, err: unknown): number {
+export function apiFailure (ctx: Context, err: unknown): number {
   if (!(err instanceof GupyApiError)) throw err
   ctx.err(`${err.message}\n`)
   return 1
@@ -76,11 +79,11 @@ export const checkWebhooks: Command = {
     }
     let last: number | undefined
     try {
-      last = await withDatabase(config, (db) => createInbox(db).lastReceivedAt(), true)
+      last = await withDatabase(config, (db) => createInbox(db).lastWebhookAt(), true)
     } catch {
       last = undefined
     }
-    out(`last delivery received: ${last === undefined ? 'never' : `${new Date(last).toISOString()} (${Math.round((Date.now() - last) / 60_000)} min ago)`}\n`)
+    out(`last webhook received: ${last === undefined ? 'never' : `${new Date(last).toISOString()} (${Math.round((Date.now() - last) / 60_000)} min ago)`}\n`)
     if (problems > 0) out('run `gupy-rubeus-bridge register-webhooks` to fix\n')
     return problems === 0 ? 0 : 1
   }

@@ -1,4 +1,7 @@
-/** Gupy's API: authenticated JSON calls that wait out its rate limit, and its paged listings. */
+/**
+ * Gupy's API: authenticated JSON calls paced under its rate limit, that wait out a 429, retry
+ * 5xx answers and time-outs with backoff, and its paged listings.
+ */
 import { setTimeout as delay } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 
@@ -8,6 +11,10 @@ export const MAX_WAIT_MS = 120_000
 export const ATTEMPTS = 5
 /** Items asked for per page of a listing. */
 export const PER_PAGE = 100
+/** Requests per minute by default: under Gupy's ~900 per minute per IP, with room for another tool. */
+export const REQUESTS_PER_MINUTE = 800
+/** First backoff after a 5xx or a time-out; doubled at each further attempt. */
+export const BACKOFF_MS = 1000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -44,7 +51,7 @@ export interface GupyApiOptions {
   token: string
   /** Passed to every request (a MockAgent in tests, a custom Agent); undici's global one otherwise. */
   dispatcher?: Dispatcher
-  /** Told before waiting out a 429: how long, and why (method, path and attempt; no secret). */
+  /** Told before waiting out a 429 or a retry's backoff: how long, and why (method, path and attempt; no secret). */
   onWait?: (ms: number, reason: string) => void
   /** How to wait; timers/promises' setTimeout unless replaced (tests). */
   sleep?: (ms: number) => Promise<unknown>
@@ -53,6 +60,18 @@ export interface GupyApiOptions {
   /** Milliseconds to wait for the response's headers, then for its body; 30 s each by default. */
   headersTimeout?: number
   bodyTimeout?: number
+  /** Requests started per minute at most, evenly spaced; REQUESTS_PER_MINUTE by default, 0 unpaced. */
+  requestsPerMinute?: number
+  /** Aborts requests and waits (the service shutting down). */
+  signal?: AbortSignal
+}
+
+/** One page of a listing, with what Gupy said about the whole list when it said it. */
+export interface Page<T> {
+  items: T[]
+  page: number
+  totalPages?: number
+  totalResults?: number
 }
 
 export interface GupyApi {
@@ -63,10 +82,14 @@ export interface GupyApi {
    * `{results | data, totalPages}` is followed page by page from 1. `what` names the list in errors.
    */
   pages: <T>(path: string, query?: Query, what?: string) => AsyncGenerator<T[], void, undefined>
+  /** The same walk, each page with its number and Gupy's totals (for progress and estimates). */
+  listPages: <T>(path: string, query?: Query, what?: string) => AsyncGenerator<Page<T>, void, undefined>
   /** Every item of a listing, all pages collected. */
   listAll: <T>(path: string, query?: Query, what?: string) => Promise<T[]>
   /** Every webhook subscription of the account. */
   listWebhooks: () => Promise<Subscription[]>
+  /** HTTP requests made so far (retries included). */
+  requests: () => number
 }
 
 /** Why Gupy refused a call, in words an operator can act on; never shows the token. */
@@ -76,6 +99,20 @@ export function explain (status: number, body: string): string {
       'permissions (listing, creating and updating webhook configurations) and those for listing jobs and listing applications'
   }
   return `Gupy answered ${status}: ${body.slice(0, 300)}`
+}
+
+/**
+ * Why a run against Gupy's API failed, fit for logs and the database: the status and, for a refused
+ * token, the permissions; never the body Gupy answered with (it may echo personal data).
+ */
+export function safeReason (err: unknown): string {
+  if (err instanceof GupyApiError) {
+    if (err.status === 401 || err.status === 403) return explain(err.status, '')
+    if (err.status === 0 || (err.status >= 200 && err.status < 300)) return err.message
+    return `Gupy answered ${err.status}`
+  }
+  const code = (err as { code?: unknown })?.code
+  return `${err instanceof Error ? err.name : 'error'}${typeof code === 'string' ? ` (${code})` : ''}`
 }
 
 /**
@@ -101,29 +138,74 @@ function withQuery (path: string, query: Query): string {
   return `${path}${path.includes('?') ? '&' : '?'}${search}`
 }
 
+/** Failures worth another attempt: the connection or Gupy timed out or dropped it (not a refusal). */
+const TRANSIENT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET',
+  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])
+
+function transientCode (err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && TRANSIENT_CODES.has(code) ? code : undefined
+}
+
+/** A creation is not retried after a 5xx or a time-out: Gupy may have made it. */
+const retriable = (method: Method) => method !== 'POST' && method !== 'PATCH'
+
 export function createGupyApi (options: GupyApiOptions): GupyApi {
   const base = options.baseUrl.replace(/\/+$/, '')
-  const { token, dispatcher, onWait } = options
-  const sleep = options.sleep ?? ((ms: number) => delay(ms))
+  const { token, dispatcher, onWait, signal } = options
+  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal }))
   const now = options.now ?? Date.now
+  const perMinute = options.requestsPerMinute ?? REQUESTS_PER_MINUTE
+  const spacingMs = perMinute > 0 ? 60_000 / perMinute : 0
   // A body that echoes the request must not show the token either (a very short one is left alone).
   const redact = (text: string) => token.length >= 8 ? text.replaceAll(token, '<GUPY_API_TOKEN>') : text
+  let made = 0
+  /** When the next request may start: requests are spaced evenly, so no minute holds more than perMinute. */
+  let nextSlot = 0
+
+  async function paced (): Promise<void> {
+    const at = now()
+    const slot = Math.max(at, nextSlot)
+    nextSlot = slot + spacingMs
+    if (slot > at) await sleep(slot - at)
+  }
 
   /** The call, with its status: a listing's unknown shape is reported with the status it came with. */
   async function exchange (method: Method, path: string, body?: unknown): Promise<{ status: number, value: unknown }> {
     for (let attempt = 1; ; attempt++) {
-      const res = await request(base + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: options.headersTimeout ?? 30_000,
-        bodyTimeout: options.bodyTimeout ?? 30_000,
-        ...(dispatcher === undefined ? {} : { dispatcher })
-      })
-      const text = await res.body.text()
+      await paced()
+      made++
+      let res
+      let text
+      try {
+        res = await request(base + path, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headersTimeout: options.headersTimeout ?? 30_000,
+          bodyTimeout: options.bodyTimeout ?? 30_000,
+          ...(signal === undefined ? {} : { signal }),
+          ...(dispatcher === undefined ? {} : { dispatcher })
+        })
+        text = await res.body.text()
+      } catch (err) {
+        const code = transientCode(err)
+        if (code === undefined || signal?.aborted === true) throw err
+        if (attempt >= ATTEMPTS || !retriable(method)) throw new GupyApiError(`Gupy could not be reached (${code}) on ${method} ${path} after ${attempt} attempt(s)`, 0)
+        const wait = BACKOFF_MS * 2 ** (attempt - 1)
+        onWait?.(wait, `${code} on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        await sleep(wait)
+        continue
+      }
       if (res.statusCode === 429 && attempt < ATTEMPTS) {
         const wait = retryDelay(res.headers, now())
         onWait?.(wait, `rate limit (429) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        await sleep(wait)
+        continue
+      }
+      if (res.statusCode >= 500 && attempt < ATTEMPTS && retriable(method)) {
+        const wait = BACKOFF_MS * 2 ** (attempt - 1)
+        onWait?.(wait, `server error (${res.statusCode}) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
         await sleep(wait)
         continue
       }
@@ -134,20 +216,26 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
 
   const call = async (method: Method, path: string, body?: unknown): Promise<unknown> => (await exchange(method, path, body)).value
 
-  async function * pages<T> (path: string, query: Query = {}, what: string = path): AsyncGenerator<T[], void, undefined> {
+  const count = (value: unknown) => value == null || !Number.isFinite(Number(value)) ? undefined : Number(value)
+
+  async function * listPages<T> (path: string, query: Query = {}, what: string = path): AsyncGenerator<Page<T>, void, undefined> {
     for (let page = 1; ; page++) {
       const { status, value: body } = await exchange('GET', withQuery(path, { ...query, perPage: PER_PAGE, page }))
       if (Array.isArray(body)) {
-        yield body as T[]
+        yield { items: body as T[], page, totalPages: 1, totalResults: body.length }
         return
       }
-      const paged = (typeof body === 'object' && body !== null ? body : {}) as { results?: unknown, data?: unknown, totalPages?: unknown }
+      const paged = (typeof body === 'object' && body !== null ? body : {}) as { results?: unknown, data?: unknown, totalPages?: unknown, totalResults?: unknown }
       const items = paged.results ?? paged.data
       if (!Array.isArray(items)) throw new GupyApiError(`Gupy answered the ${what} list in an unknown shape`, status)
-      if (items.length > 0) yield items as T[]
-      const totalPages = paged.totalPages == null ? NaN : Number(paged.totalPages)
-      if (Number.isNaN(totalPages) || page >= totalPages || items.length === 0) return
+      const totalPages = count(paged.totalPages)
+      if (items.length > 0) yield { items: items as T[], page, totalPages, totalResults: count(paged.totalResults) }
+      if (totalPages === undefined || page >= totalPages || items.length === 0) return
     }
+  }
+
+  async function * pages<T> (path: string, query: Query = {}, what: string = path): AsyncGenerator<T[], void, undefined> {
+    for await (const page of listPages<T>(path, query, what)) yield page.items
   }
 
   async function listAll<T> (path: string, query?: Query, what?: string): Promise<T[]> {
@@ -158,5 +246,5 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
 
   const listWebhooks = () => listAll<Subscription>('/api/v1/webhooks', { fields: 'all' }, 'subscription')
 
-  return { call, pages, listAll, listWebhooks }
+  return { call, pages, listPages, listAll, listWebhooks, requests: () => made }
 }

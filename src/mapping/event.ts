@@ -3,12 +3,14 @@ import { foldText, localDateTime, recordJson } from './formats.js'
 import type { Feed, Mapping } from './mapping-file.js'
 import { fieldAt, renderTemplate, scalarAt } from './template.js'
 
-/** The feeds whose rule selects this delivery (event type, then current step). */
+/** The feeds whose rule selects this delivery (event type, application status, then current step). */
 export function feedsFor (envelope: { event: string }, mapping: Mapping): Feed[] {
   const step = scalarAt(envelope, 'data.application.currentStep.name')
   const folded = step === undefined ? undefined : foldText(step)
+  const status = scalarAt(envelope, 'data.application.status')
   return mapping.feeds.filter((feed) => {
     if (!(feed.events as readonly string[]).includes(envelope.event)) return false
+    if (feed.onlyStatuses !== undefined && (status === undefined || !feed.onlyStatuses.has(status))) return false
     if (feed.onlySteps !== undefined) return folded !== undefined && feed.onlySteps.has(folded)
     return folded === undefined || !feed.skipSteps.has(folded)
   })

@@ -4,7 +4,8 @@ import type { StoredDelivery } from '../store/inbox.js'
 import { candidateKeys, contactKey, contactValues, mergeContact, renderContact, type ContactExtras, type ContactState } from './contact.js'
 import { feedsFor, renderEvent } from './event.js'
 import type { Mapping } from './mapping-file.js'
-import { valueAt } from './template.js'
+import { scalarAt, valueAt } from './template.js'
+import { ENDED_STATUSES } from '../gupy/events.js'
 
 export interface MapperOptions {
   mapping: Mapping
@@ -30,7 +31,7 @@ function bindingId (value: unknown): string | undefined {
 /** An unexpected error inside a batch: the batch is redone delivery by delivery. */
 class RedoIsolated extends Error {}
 
-export function createMapper ({ db, inbox, contacts }: Pick<Repositories, 'db' | 'inbox' | 'contacts'>, opts: MapperOptions) {
+export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 'db' | 'inbox' | 'contacts' | 'gupy'>, opts: MapperOptions) {
   /** Maps one delivery; returns its contact key. Throws MappingFailure before it writes anything. */
   function mapOne (row: StoredDelivery, now: number): string {
     if (row.payload === null) throw new MappingFailure('the stored body was purged')
@@ -46,6 +47,11 @@ export function createMapper ({ db, inbox, contacts }: Pick<Repositories, 'db' |
     const codigo = bound ?? contactKey(keys, opts.mapping)
     if (codigo === undefined) throw new MappingFailure('the candidate has neither a valid CPF nor an e-mail')
     if (bound === undefined && applicationId !== undefined) contacts.bind(applicationId, codigo)
+    if (applicationId !== undefined) {
+      // Reconciliation asks the job of each open application Gupy's API knows about.
+      const status = scalarAt(envelope, 'data.application.status')
+      gupy.note(applicationId, scalarAt(envelope, 'data.job.id'), status !== undefined && (ENDED_STATUSES as readonly string[]).includes(status) ? status : undefined)
+    }
 
     const existing = contacts.load(codigo)
     const state: ContactState = existing === undefined ? {} : JSON.parse(existing.fields)

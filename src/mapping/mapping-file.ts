@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
-import { APPLICATION_EVENTS } from '../gupy/events.js'
+import { APPLICATION_EVENTS, APPLICATION_STATUSES } from '../gupy/events.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { foldText } from './formats.js'
 import { TEMPLATE_SYNTAX } from './template.js'
@@ -30,7 +30,12 @@ const FeedSchema = z.strictObject({
   events: z.array(z.enum(APPLICATION_EVENTS)).min(1),
   /** Only deliveries whose current step is one of these (compared ignoring case and accents). */
   steps: stepList.optional(),
-  /** Deliveries whose current step is one of these produce no event here; default: the top-level list. */
+  /** Only deliveries whose application status is one of these (reproved, give_up, in_process, hired). */
+  statuses: z.array(z.enum(APPLICATION_STATUSES)).min(1).optional(),
+  /**
+   * Deliveries whose current step is one of these produce no event here; default: the top-level
+   * list, except for a feed selecting by `statuses` (a reproved candidate keeps the step they were in).
+   */
   excludedSteps: stepList.optional(),
   /** Default: the feed's name. */
   tipoData: z.string().trim().min(1).optional(),
@@ -60,6 +65,18 @@ export const MappingSchema = z.strictObject({
         name: 'mudanca-de-etapa',
         events: ['application.moved'],
         descricao: '<p>Mudou da etapa <b>{{data.application.previousStep.name|não informada}}</b> para a etapa <b>{{data.application.currentStep.name|não informada}}</b> na vaga <b>{{data.job.name}}</b>.</p>'
+      },
+      {
+        name: 'reprovacao',
+        events: ['application.status-changed'],
+        statuses: ['reproved'],
+        descricao: '<p>Reprovado(a) na vaga <b>{{data.job.name}}</b> (motivo: {{data.application.disapprovalReason|não informado}}).</p>'
+      },
+      {
+        name: 'desistencia',
+        events: ['application.status-changed'],
+        statuses: ['give_up'],
+        descricao: '<p>Desistiu da vaga <b>{{data.job.name}}</b> (etapa: {{data.application.currentStep.name|não informada}}).</p>'
       }
     ])
 })
@@ -71,6 +88,7 @@ export interface Feed extends z.infer<typeof FeedSchema> {
   /** Folded step names, ready for comparison. */
   onlySteps?: ReadonlySet<string>
   skipSteps: ReadonlySet<string>
+  onlyStatuses?: ReadonlySet<string>
 }
 
 /** The mapping, resolved: defaults applied, step names folded, feeds by name. */
@@ -90,7 +108,8 @@ export function resolveMapping (file: MappingFile): Mapping {
     camposPersonalizados: { ...file.event.camposPersonalizados, ...f.camposPersonalizados },
     tipoData: f.tipoData ?? f.name,
     onlySteps: f.steps === undefined ? undefined : foldAll(f.steps),
-    skipSteps: foldAll(f.excludedSteps ?? file.excludedSteps)
+    skipSteps: foldAll(f.excludedSteps ?? (f.statuses === undefined ? file.excludedSteps : [])),
+    onlyStatuses: f.statuses === undefined ? undefined : new Set(f.statuses)
   }))
   return {
     contactKey: file.contactKey,

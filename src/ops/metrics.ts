@@ -1,6 +1,6 @@
 /** Prometheus metrics: one registry per app instance, served at GET /metrics. */
 import fp from 'fastify-plugin'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { isApplicationEvent } from '../gupy/events.js'
 
 function createMetrics () {
@@ -55,6 +55,34 @@ function createMetrics () {
       name: 'bridge_feed_records_served_total',
       help: 'Records written out to Rubeus, by feed',
       labelNames: ['feed'] as const,
+      registers: [registry]
+    }),
+    lastDelivery: new Gauge({
+      name: 'bridge_last_delivery_timestamp_seconds',
+      help: 'When the last webhook from Gupy was stored (Unix time); silence for days means the subscriptions are lost',
+      registers: [registry]
+    }),
+    subscriptionUp: new Gauge({
+      name: 'bridge_gupy_subscription_up',
+      help: 'Whether the Gupy subscription for the event exists, is active and points here (after any repair), per the last watchdog check',
+      labelNames: ['event'] as const,
+      registers: [registry]
+    }),
+    gupyRuns: new Counter({
+      name: 'bridge_gupy_runs_total',
+      help: 'Runs of work against Gupy\'s API by kind (watch, reconcile) and outcome (ok, failed)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry]
+    }),
+    gupyRequests: new Counter({
+      name: 'bridge_gupy_api_requests_total',
+      help: 'HTTP requests made to Gupy\'s API by the service (retries included)',
+      registers: [registry]
+    }),
+    outcomesFound: new Counter({
+      name: 'bridge_reconciliation_outcomes_total',
+      help: 'Applications found reproved or withdrawn by reconciliation and stored as deliveries, by status',
+      labelNames: ['status'] as const,
       registers: [registry]
     })
   }

@@ -1,5 +1,5 @@
 /** The inbox repository: every Gupy delivery stored once, keyed by its id; its mapping state. */
-import { isApplicationEvent, type Outcome } from '../gupy/events.js'
+import { API_ID_PREFIX, isApplicationEvent, type Outcome } from '../gupy/events.js'
 import type { Database } from './sqlite.js'
 
 export interface Delivery {
@@ -59,6 +59,8 @@ export function createInbox (db: Database) {
     "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error ORDER BY count DESC")
   const lastSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM deliveries').pluck()
   const lastReceived = db.prepare<[], number>('SELECT received_at FROM deliveries ORDER BY seq DESC LIMIT 1').pluck()
+  // Deliveries made from Gupy's API are not webhooks: they say nothing about the subscriptions.
+  const lastWebhook = db.prepare<[], number>(`SELECT received_at FROM deliveries WHERE event_id NOT LIKE '${API_ID_PREFIX}%' ORDER BY seq DESC LIMIT 1`).pluck()
 
   return {
     /** Stores the delivery unless its id is stored already. Runs inside the caller's transaction. */
@@ -97,7 +99,9 @@ export function createInbox (db: Database) {
     failures: () => failureReasons.all(),
 
     /** When the newest delivery arrived (epoch ms), without counting the inbox. */
-    lastReceivedAt: (): number | undefined => lastReceived.get()
+    lastReceivedAt: (): number | undefined => lastReceived.get(),
+    /** When the newest webhook from Gupy arrived (deliveries made from its API not counted). */
+    lastWebhookAt: (): number | undefined => lastWebhook.get()
   }
 }
 

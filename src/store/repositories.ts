@@ -1,11 +1,12 @@
 /** Every repository over one open database: what the service and the operator commands work with. */
 import { createContacts } from './contacts.js'
 import { createFeeds } from './feeds.js'
+import { createGupyState } from './gupy-state.js'
 import { createInbox } from './inbox.js'
 import type { Database } from './sqlite.js'
 
 export function createRepositories (db: Database) {
-  return { db, inbox: createInbox(db), contacts: createContacts(db), feeds: createFeeds(db) }
+  return { db, inbox: createInbox(db), contacts: createContacts(db), feeds: createFeeds(db), gupy: createGupyState(db) }
 }
 
 export type Repositories = ReturnType<typeof createRepositories>

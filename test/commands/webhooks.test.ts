@@ -155,7 +155,7 @@ describe('check-webhooks', () => {
     const e = env(t, gupy.url)
     const missing = await cli(['check-webhooks'], e)
     assert.equal(missing.code, 1)
-    assert.match(missing.stdout, /application\.created: MISSING\napplication\.moved: MISSING\nlast delivery received: never\nrun `gupy-rubeus-bridge register-webhooks` to fix/)
+    assert.match(missing.stdout, /application\.created: MISSING\napplication\.moved: MISSING\nlast webhook received: never\nrun `gupy-rubeus-bridge register-webhooks` to fix/)
     await cli(['register-webhooks'], e)
     const ok = await cli(['check-webhooks'], e)
     assert.equal(ok.code, 0, ok.stdout)

@@ -1,16 +1,16 @@
 /** Gupy's API client against undici's MockAgent: paging, the rate limit, and its errors. */
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { MockAgent } from 'undici'
-import { ATTEMPTS, GupyApiError, MAX_WAIT_MS, createGupyApi } from '../../src/gupy/api.js'
+import { MockAgent, errors } from 'undici'
+import { ATTEMPTS, BACKOFF_MS, GupyApiError, MAX_WAIT_MS, createGupyApi } from '../../src/gupy/api.js'
 
 const ORIGIN = 'https://api.gupy.example'
 const TOKEN = 'gupy-api-token-0123456789'
 const NOW = Date.parse('2025-03-10T12:00:00Z')
 const JSON_HEADERS = { headers: { 'content-type': 'application/json' } }
 
-/** A client on a MockAgent that reaches no network; its waits are recorded instead of slept. */
-function mockGupy (t: TestContext) {
+/** A client on a MockAgent that reaches no network; its waits are recorded instead of slept (unpaced unless asked). */
+function mockGupy (t: TestContext, requestsPerMinute = 0) {
   const agent = new MockAgent({ enableCallHistory: true })
   agent.disableNetConnect()
   t.after(() => agent.close())
@@ -21,6 +21,7 @@ function mockGupy (t: TestContext) {
     token: TOKEN,
     dispatcher: agent,
     now: () => NOW,
+    requestsPerMinute,
     onWait: (ms, reason) => { waits.push({ ms, reason }) },
     sleep: async (ms) => { slept.push(ms) }
   })
@@ -150,7 +151,7 @@ describe('call', () => {
   test('another status is a GupyApiError with the status and the start of the body (without the token)', async (t) => {
     const gupy = mockGupy(t)
     const body = `{"error":"boom","echo":"Bearer ${TOKEN}","detail":"${'x'.repeat(400)}"}`
-    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(500, body, JSON_HEADERS)
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(500, body, JSON_HEADERS).times(ATTEMPTS)
     await assert.rejects(gupy.api.call('GET', '/x'), (err) => {
       assert.ok(err instanceof GupyApiError)
       assert.equal(err.status, 500)
@@ -159,6 +160,51 @@ describe('call', () => {
       assert.ok(!err.message.includes(TOKEN))
       return true
     })
-    assert.deepEqual(gupy.slept, [], 'no retry of a 500')
+    assert.equal(gupy.calls().length, ATTEMPTS, 'a 500 is retried, then reported')
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('a 500, a 503 and a time-out are retried with a doubling backoff, then the answer comes', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(500, 'oops')
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(503, '')
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).replyWithError(new errors.HeadersTimeoutError())
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(200, { ok: true }, JSON_HEADERS)
+    assert.deepEqual(await gupy.api.call('GET', '/x'), { ok: true })
+    assert.deepEqual(gupy.slept, [BACKOFF_MS, 2 * BACKOFF_MS, 4 * BACKOFF_MS])
+    assert.match(gupy.waits[0]!.reason, /server error \(500\) on GET \/x, attempt 1/)
+    assert.match(gupy.waits[2]!.reason, /UND_ERR_HEADERS_TIMEOUT on GET \/x, attempt 3/)
+    assert.equal(gupy.api.requests(), 4)
+    gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('time-outs to the end are a GupyApiError saying Gupy could not be reached; a POST is never retried', async (t) => {
+    const gupy = mockGupy(t)
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).replyWithError(new errors.BodyTimeoutError()).times(ATTEMPTS)
+    await assert.rejects(gupy.api.call('GET', '/x'), /Gupy could not be reached \(UND_ERR_BODY_TIMEOUT\) on GET \/x after 5 attempt/)
+    gupy.pool.intercept({ path: '/api/v1/webhooks', method: 'POST' }).reply(502, 'bad gateway')
+    await assert.rejects(gupy.api.call('POST', '/api/v1/webhooks', {}), (err) => err instanceof GupyApiError && err.status === 502)
+    assert.equal(gupy.calls().length, ATTEMPTS + 1, 'the creation was sent once: Gupy may have made it')
+    gupy.agent.assertNoPendingInterceptors()
+  })
+})
+
+describe('pacing', () => {
+  test('requests are spaced evenly under the rate: 600 a minute is one every 100 ms, on a clock the waits advance', async (t) => {
+    const agent = new MockAgent()
+    agent.disableNetConnect()
+    t.after(() => agent.close())
+    let clock = NOW
+    const starts: number[] = []
+    agent.get(ORIGIN).intercept({ path: '/x', method: 'GET' }).reply(() => {
+      starts.push(clock)
+      return { statusCode: 200, data: '{}', responseOptions: JSON_HEADERS }
+    }).times(5)
+    const api = createGupyApi({ baseUrl: ORIGIN, token: TOKEN, dispatcher: agent, requestsPerMinute: 600, now: () => clock, sleep: async (ms) => { clock += ms } })
+    for (let i = 0; i < 5; i++) await api.call('GET', '/x')
+    assert.deepEqual(starts.map((s) => s - NOW), [0, 100, 200, 300, 400])
+    clock += 10_000 // idle: the next request goes at once
+    await assert.rejects(api.call('GET', '/x'))
+    assert.equal(api.requests(), 6)
   })
 })

@@ -15,7 +15,12 @@ describe('loadMapping', () => {
     assert.equal(loadMapping(undefined), DEFAULT_MAPPING)
     assert.deepEqual(loadMapping(EXAMPLE), DEFAULT_MAPPING)
     assert.deepEqual(DEFAULT_MAPPING.feeds.map((f) => [f.name, f.tipoData, [...f.skipSteps]]),
-      [['candidatura', 'candidatura', ['contratacao']], ['mudanca-de-etapa', 'mudanca-de-etapa', ['contratacao']]])
+      [['candidatura', 'candidatura', ['contratacao']], ['mudanca-de-etapa', 'mudanca-de-etapa', ['contratacao']],
+        ['reprovacao', 'reprovacao', []], ['desistencia', 'desistencia', []]])
+    assert.deepEqual(DEFAULT_MAPPING.feeds.map((f) => [f.events, f.onlyStatuses === undefined ? undefined : [...f.onlyStatuses]]), [
+      [['application.created'], undefined], [['application.moved'], undefined],
+      [['application.status-changed'], ['reproved']], [['application.status-changed'], ['give_up']]
+    ], 'application.imported is selected by no default feed')
   })
 
   test('a missing file and invalid JSON are named', (t) => {
@@ -34,14 +39,15 @@ describe('loadMapping', () => {
       feeds: [
         { name: 'contatos', events: ['application.created'], descricao: 'x' },
         { name: 'Bad Name', events: ['job.created'], descricao: 'open {{ never closed' },
-        { name: 'ok', events: ['application.moved'], descricao: 'x', codOferta: 'data..job' }
+        { name: 'ok', events: ['application.moved'], descricao: 'x', codOferta: 'data..job' },
+        { name: 'st', events: ['application.status-changed'], statuses: ['rejected'], descricao: 'x' }
       ]
     }))
     assert.throws(() => loadMapping(file), (err: Error) => {
       assert.ok(err instanceof ConfigError)
       for (const place of ['contactKey: lists a key twice', '(top level): Unrecognized key: "excludedStep"',
         'feeds.0.name: "contatos" is the contacts feed', 'feeds.1.name: lower-case letters', 'feeds.1.events.0:',
-        'feeds.1.descricao: placeholders', 'feeds.2.codOferta: must be a dotted path']) {
+        'feeds.1.descricao: placeholders', 'feeds.2.codOferta: must be a dotted path', 'feeds.3.statuses.0:']) {
         assert.ok(err.message.includes(place), `${place} in\n${err.message}`)
       }
       return true

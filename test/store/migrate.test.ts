@@ -138,4 +138,25 @@ describe('migrations', () => {
     assert.ok(seq > 5, `seq ${seq} goes on after every seq ever used (the dropped copies' too)`)
     assert.equal(inbox.record(delivery('next')), 'duplicate')
   })
+
+  test('0007 gives each known application its job and, where a stored body says so, the status that ended it', (t) => {
+    const file = join(tempDir(t), 'bridge.sqlite')
+    const old = new Database(file)
+    migrate(old, loadMigrations().slice(0, 6))
+    const insert = old.prepare("INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload) VALUES (?, 'application.moved', 1, 1, 'mapped', ?)")
+    const body = (application: number, job: number, status?: string) => JSON.stringify({ data: { job: { id: job }, application: { id: application, status } } })
+    insert.run('a1', body(11, 900))
+    insert.run('a2', body(11, 900, 'hired'))
+    insert.run('b1', body(12, 901, 'in_process'))
+    insert.run('broken', '{not json')
+    insert.run('purged', null)
+    const bind = old.prepare("INSERT INTO applications (application_id, codigo) VALUES (?, 'c')")
+    for (const id of ['11', '12', '13']) bind.run(id)
+    old.close()
+
+    const db = openDatabase(file)
+    t.after(() => db.close())
+    assert.deepEqual(db.prepare('SELECT application_id, job_id, ended_status FROM applications ORDER BY 1').raw().all(), [
+      ['11', '900', 'hired'], ['12', '901', null], ['13', null, null]])
+  })
 })

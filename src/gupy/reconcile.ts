@@ -1,0 +1,90 @@
+/**
+ * Reconciliation: outcomes Gupy never posts. For each job with open applications the bridge knows,
+ * Gupy's API is asked for that job's reproved and withdrawn applications; each known, still open one
+ * becomes one stored delivery `gupy-api:<applicationId>:<status>`, mapped like any other.
+ */
+import { OUTCOME_STATUSES, type OutcomeStatus } from './events.js'
+import { GupyApiError, type GupyApi } from './api.js'
+import { apiDelivery, type RestApplication } from './rest.js'
+import type { Repositories } from '../store/repositories.js'
+import { isBusy } from '../store/sqlite.js'
+import { setTimeout as delay } from 'node:timers/promises'
+
+export interface ReconcileSummary {
+  /** Jobs asked about; of them, those the API answered 404 for. */
+  jobs: number
+  jobsGone: number
+  /** Applications listed by the API in an outcome status. */
+  applications: number
+  /** New outcome deliveries stored, per status. */
+  outcomes: Record<OutcomeStatus, number>
+  /** HTTP requests made (retries included). */
+  calls: number
+  ms: number
+}
+
+export interface ReconcileOptions {
+  api: GupyApi
+  store: Pick<Repositories, 'db' | 'inbox' | 'gupy'>
+  now?: () => number
+  /** Told after each job. */
+  onJob?: (done: number, total: number) => void
+}
+
+/**
+ * A write that another connection's lock may refuse (the service waits only briefly for a lock):
+ * tried again, off the event loop, for about ten seconds.
+ */
+async function whenFree (write: () => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return write()
+    } catch (err) {
+      if (!isBusy(err) || attempt >= 40) throw err
+      await delay(Math.min(500, 25 * attempt))
+    }
+  }
+}
+
+export const applicationsPath = (jobId: string) => `/api/v1/jobs/${encodeURIComponent(jobId)}/applications`
+
+export async function reconcile ({ api, store, now = Date.now, onJob }: ReconcileOptions): Promise<ReconcileSummary> {
+  const started = now()
+  const callsBefore = api.requests()
+  const { db, inbox, gupy } = store
+  const summary: ReconcileSummary = { jobs: 0, jobsGone: 0, applications: 0, outcomes: { reproved: 0, give_up: 0 }, calls: 0, ms: 0 }
+
+  /** One page in one transaction: the delivery and the application's end go together, or neither. */
+  const storePage = db.transaction((jobId: string, status: OutcomeStatus, items: RestApplication[], at: number) => {
+    for (const application of items) {
+      const applicationId = String(application.id)
+      if (application.status !== undefined && application.status !== status) continue
+      if (!gupy.isOpen(applicationId)) continue // unknown to the bridge, or ended already
+      const outcome = inbox.record(apiDelivery('status', { ...application, status }, { id: jobId }, at))
+      gupy.end(applicationId, status)
+      if (outcome === 'accepted') summary.outcomes[status]++
+    }
+  })
+
+  const jobs = gupy.openJobs()
+  for (const jobId of jobs) {
+    summary.jobs++
+    try {
+      for (const status of OUTCOME_STATUSES) {
+        for await (const page of api.listPages<RestApplication>(applicationsPath(jobId), { status, fields: 'all' }, 'application')) {
+          summary.applications += page.items.length
+          await whenFree(() => storePage.immediate(jobId, status, page.items, now()))
+        }
+      }
+      await whenFree(() => gupy.jobFound(jobId))
+    } catch (err) {
+      if (!(err instanceof GupyApiError) || err.status !== 404) throw err
+      await whenFree(() => gupy.jobMissing(jobId)) // gone from Gupy: asked a few more times, then no more
+      summary.jobsGone++
+    }
+    onJob?.(summary.jobs, jobs.length)
+  }
+  summary.calls = api.requests() - callsBefore
+  summary.ms = now() - started
+  return summary
+}

@@ -1,0 +1,98 @@
+/** A stand-in for Gupy's API over a real socket: jobs, their applications in pages, subscriptions, chosen failures. */
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { TestContext } from 'node:test'
+import { fixture, validCpf } from './helper.js'
+
+export const GUPY_TOKEN = 'gupy-api-token-0123456789'
+
+export interface StandInJob {
+  id: number
+  name: string
+  /** `bare`: answers a JSON array (all at once); `paged` (default): `{results, totalResults, page, totalPages}`. */
+  shape?: 'bare' | 'paged'
+  /** Answers 404 (the job is gone). */
+  gone?: boolean
+  applications: Array<Record<string, unknown>>
+}
+
+export interface Sub { id: string, action: string, status: string, postbackUrl: string, clientHeaders: Record<string, string>, techOwnerName?: string, techOwnerEmail?: string }
+
+export interface StandInOptions {
+  jobs?: StandInJob[]
+  /** Answers to give instead of the real one, in order, one per request (then normal service). */
+  failures?: Array<{ status: number, headers?: Record<string, string> }>
+  /** Requests after this many are never answered (a Gupy that hangs, for crash tests). */
+  stallAfter?: number
+  token?: string
+}
+
+/** An application as the REST API lists it (`fields=all`), for person n of a job. */
+export function restApplication (n: number, job: { id: number, name: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = JSON.parse(fixture('gupy/rest.job-applications.reconstructed.json')).results[0]
+  return {
+    ...base,
+    id: 50_000_000 + n,
+    job: { id: job.id, name: job.name },
+    status: 'in_process',
+    endedAt: null,
+    updatedAt: new Date(Date.UTC(2026, 9, 1) + n * 1000).toISOString(),
+    candidate: { ...base.candidate, name: `Pessoa${n}`, lastName: 'Teste', email: `pessoa${n}@example.com`, identificationDocument: validCpf(100_000 + n), mobileNumber: `+55119${String(n).padStart(8, '0')}` },
+    ...extra
+  }
+}
+
+export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
+  const jobs = opts.jobs ?? []
+  const subs: Sub[] = []
+  const calls: string[] = []
+  const failures = [...(opts.failures ?? [])]
+  let next = 1
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    const url = new URL(req.url ?? '/', 'http://x')
+    calls.push(`${req.method} ${url.pathname}${url.searchParams.has('status') ? `?status=${url.searchParams.get('status')}` : ''}${url.searchParams.has('page') ? ` p${url.searchParams.get('page')}` : ''}`)
+    if (opts.stallAfter !== undefined && calls.length > opts.stallAfter) return // hangs until the stand-in closes
+    const send = (status: number, value?: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(value === undefined ? '' : JSON.stringify(value))
+    }
+    if (req.headers.authorization !== `Bearer ${opts.token ?? GUPY_TOKEN}`) return send(401, { message: 'Unauthorized' })
+    const failure = failures.shift()
+    if (failure !== undefined) return send(failure.status, { message: 'stand-in failure' }, failure.headers)
+    const page = Number(url.searchParams.get('page') ?? 1)
+    const perPage = Math.min(100, Number(url.searchParams.get('perPage') ?? 10))
+    const paged = (all: unknown[]) => ({ results: all.slice((page - 1) * perPage, page * perPage), totalResults: all.length, page, totalPages: Math.max(1, Math.ceil(all.length / perPage)) })
+    if (req.method === 'GET' && url.pathname === '/api/v1/jobs') {
+      const status = url.searchParams.get('status')
+      return send(200, paged(jobs.filter((j) => !j.gone && (status === null || status === 'published')).map(({ id, name }) => ({ id, name, status: 'published' }))))
+    }
+    const m = /^\/api\/v1\/jobs\/(\d+)\/applications$/.exec(url.pathname)
+    if (req.method === 'GET' && m !== null) {
+      const job = jobs.find((j) => String(j.id) === m[1])
+      if (job === undefined || job.gone === true) return send(404, { message: 'Job not found' })
+      const status = url.searchParams.get('status')
+      const list = job.applications.filter((a) => status === null || a.status === status)
+      return send(200, job.shape === 'bare' ? list : paged(list))
+    }
+    if (req.method === 'GET' && url.pathname === '/api/v1/webhooks') return send(200, subs)
+    if (req.method === 'POST' && url.pathname === '/api/v1/webhooks') {
+      const sub = { id: `00000000-0000-4000-8000-00000000000${next++}`, ...JSON.parse(body) }
+      subs.push(sub)
+      return send(201, sub)
+    }
+    const w = /^\/api\/v1\/webhooks\/(.+)$/.exec(url.pathname)
+    const existing = subs.find((s) => s.id === w?.[1])
+    if (req.method === 'PUT' && existing !== undefined) {
+      Object.assign(existing, JSON.parse(body))
+      return send(200, existing)
+    }
+    send(404, { message: 'Not Found' })
+  })
+  server.keepAliveTimeout = 10
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => { server.closeAllConnections(); server.close() })
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, failures }
+}
