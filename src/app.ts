@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } fro
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
 import type { Config } from './config.js'
 import background from './background/plugin.js'
+import consolePlugin from './console/plugin.js'
 import { NotFoundError, ShuttingDownError } from './errors.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
@@ -109,6 +110,15 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     eventFeeds: mapping.feeds.map((f) => f.name),
     batchSize: config.FEED_BATCH_SIZE,
     settleSeconds: config.FEED_SETTLE_SECONDS
+  })
+  if (config.CONSOLE_PASSWORD === undefined) throw new Error('no console password configured')
+  await app.register(consolePlugin, {
+    user: config.CONSOLE_USER,
+    password: config.CONSOLE_PASSWORD,
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    settleSeconds: config.FEED_SETTLE_SECONDS,
+    retentionDays: config.RETENTION_DAYS,
+    timeZone: config.TIMEZONE
   })
   return app
 }

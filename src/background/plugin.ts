@@ -6,7 +6,6 @@ import fp from 'fastify-plugin'
 import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
-import { createRetention } from '../store/retention.js'
 
 export interface BackgroundOptions {
   mapping: Mapping
@@ -57,10 +56,9 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   }
   store.ingest.onCommit(() => mapSoon())
 
-  const retention = createRetention(store.db)
   function purge (): void {
     try {
-      const purged = retention.purge(opts.retentionDays, Date.now())
+      const purged = store.retention.purge(opts.retentionDays, Date.now())
       for (const [kind, n] of Object.entries(purged)) metrics.retentionRemoved.inc({ kind }, n)
       if (Object.values(purged).some((n) => n > 0)) app.log.info({ ...purged, retentionDays: opts.retentionDays }, 'retention purge')
     } catch (err) {

@@ -84,6 +84,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
       if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn
       app.mapper.catchUp()
       const now = Date.now()
+      store.feeds.polled(feed, request.ip, now) // also when nothing is waiting: the console shows who polls
       store.feeds.release(feed, now, settleMs, opts.batchSize)
       const batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
       if (batch === undefined) return reply.header('x-remaining', store.feeds.remaining(feed)).send('[]')

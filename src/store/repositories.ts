@@ -2,10 +2,11 @@
 import { createContacts } from './contacts.js'
 import { createFeeds } from './feeds.js'
 import { createInbox } from './inbox.js'
+import { createRetention } from './retention.js'
 import type { Database } from './sqlite.js'
 
 export function createRepositories (db: Database) {
-  return { db, inbox: createInbox(db), contacts: createContacts(db), feeds: createFeeds(db) }
+  return { db, inbox: createInbox(db), contacts: createContacts(db), feeds: createFeeds(db), retention: createRetention(db) }
 }
 
 export type Repositories = ReturnType<typeof createRepositories>
