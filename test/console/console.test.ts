@@ -75,6 +75,21 @@ describe('console', () => {
     assert.equal(report.deliveriesPerHour.at(-1).count, 9)
   })
 
+  test('shows what retention removed and when', async (t) => {
+    const { app } = await buildTestApp(t)
+    await knownTraffic(app)
+    const before = (await get(app, '/console/status.json', AUTH)).json().retention
+    assert.notEqual(before.lastRun, null, 'the run at start-up is logged')
+    assert.deepEqual(before.lastRemovals, [])
+    app.store.db.prepare("UPDATE deliveries SET received_at = received_at - 40 * 86400000 WHERE event_id IN ('console-1', 'console-2')").run()
+    assert.equal(app.store.retention.purge(30, Date.now()).payloads, 2)
+    const after = (await get(app, '/console/status.json', AUTH)).json().retention
+    assert.equal(after.lastRemovals.length, 1)
+    assert.equal(after.lastRemovals[0].payloads, 2)
+    assert.ok(Date.now() - Date.parse(after.lastRemovals[0].at) < 60_000)
+    assert.match((await get(app, '/console', AUTH)).body, /: 2 corpos brutos, 0 registros servidos/)
+  })
+
   test('escapes every value: a forwarded address full of markup is shown as text', async (t) => {
     const { app } = await buildTestApp(t, { TRUST_PROXY: 'true' })
     const evil = '<img src=x onerror=alert(1)>'
