@@ -21,6 +21,7 @@ if (mode === 'bridge') {
     DATABASE_PATH: join(dir, 'bridge.sqlite'),
     GUPY_WEBHOOK_SECRETS: 'bench-secret-0123456789',
     RUBEUS_FEED_TOKENS: 'bench-token-0123456789',
+    CONSOLE_PASSWORD: 'bench-console-0123456789',
     FEED_SETTLE_SECONDS: process.env.FEED_SETTLE_SECONDS
   })
   // Production logging (one JSON line per request), written to a discarded stream.

@@ -6,6 +6,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fa
 import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
 import background from './background/plugin.js'
+import consolePlugin from './console/plugin.js'
 import { DatabaseUnavailableError, NotFoundError, ShuttingDownError } from './errors.js'
 import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
@@ -136,6 +137,15 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     eventFeeds: mapping.feeds.map((f) => f.name),
     batchSize: config.FEED_BATCH_SIZE,
     settleSeconds: config.FEED_SETTLE_SECONDS
+  })
+  if (config.CONSOLE_PASSWORD === undefined) throw new Error('no console password configured')
+  await app.register(consolePlugin, {
+    user: config.CONSOLE_USER,
+    password: config.CONSOLE_PASSWORD,
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    settleSeconds: config.FEED_SETTLE_SECONDS,
+    retentionDays: config.RETENTION_DAYS,
+    timeZone: config.TIMEZONE
   })
   return app
 }

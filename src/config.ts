@@ -71,6 +71,9 @@ export const EnvSchema = z.object({
   RUBEUS_ORIGEM: z.string().regex(/^\d+$/, 'must be the numeric id of a channel (origem) in Rubeus').optional(),
   MAPPING_FILE: z.string().min(1).optional(),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CONSOLE_USER: z.string().regex(/^[^:\s]+$/, 'must not contain a colon or spaces').default('operator'),
+  CONSOLE_PASSWORD: z.string().min(16, 'must be at least 16 characters long')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   PUBLIC_URL: httpsUrl.optional(),
   GUPY_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.gupy.io'),
   GUPY_API_TOKEN: z.string().min(1).optional(),
@@ -90,7 +93,7 @@ export const EnvSchema = z.object({
 export type Config = z.infer<typeof EnvSchema>
 
 /** Names of the variables whose missing values are generated and kept in the secrets file. */
-export const GENERATED_SECRETS = ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'] as const
+export const GENERATED_SECRETS = ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS', 'CONSOLE_PASSWORD'] as const
 
 /**
  * Validates the environment. Empty values count as unset, so a copied `.env.example` with blank

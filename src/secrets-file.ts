@@ -44,7 +44,7 @@ export interface SecretsOutcome {
  * always win and are never written to the file.
  */
 export function ensureSecrets (config: Config, { create = true } = {}): SecretsOutcome {
-  const missing = GENERATED_SECRETS.filter((name) => config[name].length === 0)
+  const missing = GENERATED_SECRETS.filter((name) => config[name] === undefined || config[name].length === 0)
   if (missing.length === 0) return { config, generated: [] }
 
   const file = secretsFilePath(config.DATABASE_PATH)
@@ -65,6 +65,10 @@ export function ensureSecrets (config: Config, { create = true } = {}): SecretsO
   }
 
   const filled = { ...config }
-  for (const name of missing) filled[name] = stored[name] === undefined ? [] : [stored[name]]
+  for (const name of missing) {
+    const value = stored[name]
+    if (name === 'CONSOLE_PASSWORD') filled[name] = value // one password, not a list
+    else filled[name] = value === undefined ? [] : [value]
+  }
   return { config: filled, file, generated }
 }

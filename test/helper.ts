@@ -15,6 +15,7 @@ import { createLogger } from '../src/logger.js'
 export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
 export const FEED_TOKEN = 'feed-token-0123456789abcdef'
+export const CONSOLE_PASSWORD = 'console-password-0123456789'
 
 /** Fake or redacted bodies from both platforms, kept in the repository (see test/fixtures/README.md). */
 export const FIXTURES = new URL('./fixtures/', import.meta.url)
@@ -35,6 +36,7 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
     DATABASE_PATH: join(dir, 'bridge.sqlite'),
     GUPY_WEBHOOK_SECRETS: `${SECRET},${OTHER_SECRET}`,
     RUBEUS_FEED_TOKENS: FEED_TOKEN,
+    CONSOLE_PASSWORD,
     LOG_LEVEL: 'silent',
     FEED_SETTLE_SECONDS: '0',
     ...env

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { EnvSchema } from '../src/config.js'
 import { Database } from '../src/store/sqlite.js'
-import { FEED_TOKEN, SECRET, delivery, tempDir } from './helper.js'
+import { CONSOLE_PASSWORD, FEED_TOKEN, SECRET, delivery, tempDir } from './helper.js'
 
 const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
 /** tsx's loader as an absolute URL: every child runs with a temporary directory as its cwd. */
@@ -157,20 +157,25 @@ describe('server process', () => {
     assert.equal(statSync(secretsFile).mode & 0o777, 0o600)
     const content = readFileSync(secretsFile, 'utf8')
     const stored = JSON.parse(content) as Record<string, string>
-    assert.deepEqual(Object.keys(stored).sort(), ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'])
+    assert.deepEqual(Object.keys(stored).sort(), ['CONSOLE_PASSWORD', 'GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'])
     const secret = stored.GUPY_WEBHOOK_SECRETS ?? ''
     const token = stored.RUBEUS_FEED_TOKENS ?? ''
-    assert.ok(secret.length >= 32 && token.length >= 32 && secret !== token)
+    const password = stored.CONSOLE_PASSWORD ?? ''
+    assert.ok(secret.length >= 32 && token.length >= 32 && password.length >= 32 && new Set([secret, token, password]).size === 3)
     assert.deepEqual(await stop(first, 'SIGTERM'), { code: 0, signal: null })
 
     const firstLog = logLines(first.stdout()).find((l) => l.file !== undefined)
     assert.equal(firstLog?.file, secretsFile, 'the log names the secrets file')
-    assert.deepEqual(firstLog?.generated, ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS'])
+    assert.deepEqual(firstLog?.generated, ['GUPY_WEBHOOK_SECRETS', 'RUBEUS_FEED_TOKENS', 'CONSOLE_PASSWORD'])
 
     const second = await startServer(t, dir, env)
     assert.equal(readFileSync(secretsFile, 'utf8'), content, 'the second start leaves the file as it was')
     assert.deepEqual(await post(second.base, JSON.stringify(delivery()), secret), { status: 200, outcome: 'accepted', retryAfter: undefined })
     assert.equal((await post(second.base, JSON.stringify(delivery()), token)).status, 401, 'the feed token is not a webhook secret')
+    const consoleStatus = (authorization: string) => request(`${second.base}/console/status.json`, { headers: { authorization } })
+      .then(async (res) => { await res.body.dump(); return res.statusCode })
+    assert.equal(await consoleStatus(`Basic ${Buffer.from(`operator:${password}`).toString('base64')}`), 200, 'the console takes the generated password')
+    assert.equal(await consoleStatus(`Basic ${Buffer.from(`operator:${secret}`).toString('base64')}`), 401)
     assert.deepEqual(await stop(second, 'SIGTERM'), { code: 0, signal: null })
     assert.equal(readFileSync(secretsFile, 'utf8'), content)
 
@@ -181,6 +186,7 @@ describe('server process', () => {
     const output = [first.stdout(), first.stderr(), second.stdout(), second.stderr()].join('\n')
     assert.ok(!output.includes(secret), 'the webhook secret appears nowhere in the output')
     assert.ok(!output.includes(token), 'the feed token appears nowhere in the output')
+    assert.ok(!output.includes(password), 'the console password appears nowhere in the output')
   })
 
   test('SIGINT stops the server with exit code 0 and a cleanly closed database', async (t) => {
@@ -230,6 +236,7 @@ describe('server process', () => {
       'DATABASE_PATH=data/from-dotenv.sqlite',
       `GUPY_WEBHOOK_SECRETS=${SECRET}`,
       `RUBEUS_FEED_TOKENS=${FEED_TOKEN}`,
+      `CONSOLE_PASSWORD=${CONSOLE_PASSWORD}`,
       'LOG_LEVEL=info',
       ''
     ].join('\n'))

@@ -13,7 +13,6 @@ import type { Run, RunKind } from '../store/gupy-state.js'
 import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
-import { createRetention } from '../store/retention.js'
 import { isBusy, isStorageError, sqliteCode } from '../store/sqlite.js'
 
 export interface BackgroundOptions {
@@ -93,10 +92,9 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   }
   store.ingest.onCommit(() => mapSoon())
 
-  const retention = createRetention(store.db)
   let purging: Promise<void> | undefined
   function purge (): void {
-    purging ??= retention.purge(opts.retentionDays, Date.now(), () => closed).then((purged) => {
+    purging ??= store.retention.purge(opts.retentionDays, Date.now(), () => closed).then((purged) => {
       for (const [kind, n] of Object.entries(purged)) metrics.retentionRemoved.inc({ kind }, n)
       if (Object.values(purged).some((n) => n > 0)) app.log.info({ ...purged, retentionDays: opts.retentionDays }, 'retention purge')
     }, (err: unknown) => {

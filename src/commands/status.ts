@@ -1,6 +1,7 @@
-/** `status`: deliveries by state, failures by reason, and per feed what was served and what waits. */
+/** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { statusReport, type RunReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
 import { options, withDatabase, type Command } from './command.js'
 
@@ -11,8 +12,6 @@ function ago (when: Date): string {
   if (s < 172800) return `${Math.round(s / 3600)} h`
   return `${Math.round(s / 86400)} days`
 }
-
-interface RunReport { at: string, ok: boolean, seconds: number, summary: Record<string, unknown>, error: string | null }
 
 /** One line about the last run of a kind of work against Gupy's API. */
 function gupyLine (run: RunReport | null): string {
@@ -36,36 +35,17 @@ export const status: Command = {
   usage: 'gupy-rubeus-bridge status [--json]',
   async run ({ config, args, out }) {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
-    const feedNames = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
-    const report = await withDatabase(config, (db) => {
-      const { inbox, feeds, gupy } = createRepositories(db)
-      const runs = gupy.lastRuns()
-      const run = (kind: 'watch' | 'reconcile' | 'import') => {
-        const r = runs[kind]
-        return r === undefined ? null : { at: new Date(r.finishedAt).toISOString(), ok: r.ok, seconds: Math.round((r.finishedAt - r.startedAt) / 100) / 10, summary: r.summary, error: r.error ?? null }
-      }
-      const counts = inbox.counts()
-      const now = Date.now()
-      return {
-        deliveries: counts.byState,
-        lastReceivedAt: counts.lastReceivedAt === undefined ? null : new Date(counts.lastReceivedAt).toISOString(),
-        failures: inbox.failures(),
-        gupy: { watch: run('watch'), reconcile: run('reconcile'), import: run('import') },
-        feeds: feedNames.map((feed) => {
-          const batch = feeds.lastBatch(feed)
-          return {
-            feed,
-            ...feeds.counts(feed, now, config.FEED_SETTLE_SECONDS * 1000),
-            lastBatch: batch === undefined ? null : { id: batch.id, records: batch.count, at: new Date(batch.cut_at).toISOString(), outcome: batch.outcome }
-          }
-        })
-      }
-    }, true)
+    const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
+    const report = await withDatabase(config, (db) => statusReport(createRepositories(db), {
+      feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now: Date.now()
+    }), true)
     if (values.json) {
       out(JSON.stringify(report) + '\n')
       return 0
     }
     const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
+    out(`verdict: ${report.verdict.status}\n`)
+    for (const r of report.verdict.reasons) out(`  ${r.severity.padEnd(7)} ${r.feed === undefined ? '' : `${r.feed}: `}${r.message}${r.count === undefined ? '' : ` (${r.count})`}\n`)
     out(`database: ${config.DATABASE_PATH}\ndeliveries: ${total}\n`)
     for (const [state, n] of Object.entries(report.deliveries)) out(`  ${state.padEnd(9)} ${n}\n`)
     const last = report.lastReceivedAt === null ? undefined : new Date(report.lastReceivedAt)
@@ -74,9 +54,9 @@ export const status: Command = {
       out('failed mappings (fix, then `reprocess`):\n')
       for (const f of report.failures) out(`  ${String(f.count).padStart(6)}  ${f.reason}\n`)
     }
-    out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.watch)}\n`)
-    out(`reconciliation: ${gupyLine(report.gupy.reconcile)}\n`)
-    if (report.gupy.import !== null) out(`last import: ${gupyLine(report.gupy.import)}\n`)
+    out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.runs.watch)}\n`)
+    out(`reconciliation: ${gupyLine(report.gupy.runs.reconcile)}\n`)
+    if (report.gupy.runs.import !== null) out(`last import: ${gupyLine(report.gupy.runs.import)}\n`)
     out('feeds:\n')
     for (const f of report.feeds) {
       const waiting = [`${f.released} released`, `${f.settling} settling`]

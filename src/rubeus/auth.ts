@@ -1,5 +1,5 @@
 /** Authenticating Rubeus's polls: Bearer token, Basic user and password, or none (explicit opt-in). */
-import { matchesAnySecret, secretDigests } from '../credentials.js'
+import { basicCredentials, matchesAnySecret, secretDigests } from '../credentials.js'
 
 export interface FeedAuthOptions {
   mode: 'bearer' | 'basic' | 'none'
@@ -19,12 +19,8 @@ export function feedAuth (opts: FeedAuthOptions): FeedAuth {
   if (opts.mode === 'none') return { check: () => true, challenge: '' }
   if (opts.mode === 'basic') {
     if (opts.basicUser === undefined || opts.basicPassword === undefined) throw new Error('Basic feed credentials are not configured')
-    const expected = secretDigests([`${opts.basicUser}:${opts.basicPassword}`])
     return {
-      check (authorization) {
-        const encoded = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '')?.[1]
-        return encoded !== undefined && matchesAnySecret(Buffer.from(encoded, 'base64').toString('utf8'), expected)
-      },
+      check: basicCredentials(opts.basicUser, opts.basicPassword),
       challenge: 'Basic realm="rubeus-feeds", charset="UTF-8"'
     }
   }

@@ -92,6 +92,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
       if (pending !== undefined && !settle(pending, true, request)) throw new DatabaseUnavailableError(`the outcome of batch ${pending.id} cannot be written`)
       app.mapper.catchUp()
       const now = Date.now()
+      store.feeds.polled(feed, request.ip, now) // also when nothing is waiting: the console shows who polls
       store.feeds.release(feed, now, settleMs, opts.batchSize)
       const batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
       if (batch === undefined) return reply.header('x-remaining', store.feeds.remaining(feed)).send('[]')

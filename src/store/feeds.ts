@@ -94,8 +94,14 @@ export function createFeeds (db: Database) {
     SELECT count(*) AS n FROM outbox o WHERE o.feed = ?
     AND NOT EXISTS (SELECT 1 FROM delivered_contacts d WHERE d.codigo = o.codigo)`)
   const countHeld = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM contacts WHERE record IS NULL')
-  const lastBatch = db.prepare<[string], LoggedBatch>(
-    'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT 1')
+  const lastBatches = db.prepare<[string, number], LoggedBatch>(
+    'SELECT id, count, cut_at, outcome, caller FROM feed_batches WHERE feed = ? ORDER BY id DESC LIMIT ?')
+  const heldReasons = db.prepare<[], { reason: string, count: number }>(
+    'SELECT held AS reason, count(*) AS count FROM contacts WHERE record IS NULL GROUP BY held ORDER BY count DESC')
+  const polled = db.prepare<[string, number, string | null]>(`
+    INSERT INTO feed_polls (feed, at, caller) VALUES (?, ?, ?)
+    ON CONFLICT (feed) DO UPDATE SET at = excluded.at, caller = excluded.caller`)
+  const lastPoll = db.prepare<[string], { at: number, caller: string | null }>('SELECT at, caller FROM feed_polls WHERE feed = ?')
   const cursor = (feed: string) => cursorOf.get(feed)?.last_seq ?? 0
   /** Released records after the one numbered `ord`, by the feed's numbering. */
   const releasedAfter = (feed: string, ord: number) => Math.max(0, (lastOrd.get(feed)?.ord ?? 0) - ord)
@@ -197,7 +203,16 @@ export function createFeeds (db: Database) {
     },
 
     /** The feed's latest batch in the log, if any. */
-    lastBatch: (feed: string): LoggedBatch | undefined => lastBatch.get(feed),
+    lastBatch: (feed: string): LoggedBatch | undefined => lastBatches.get(feed, 1),
+    /** The feed's latest `n` batches, newest first. */
+    lastBatches: (feed: string, n: number): LoggedBatch[] => lastBatches.all(feed, n),
+
+    /** Records that Rubeus polled the feed (`caller` is the address the request came from). */
+    polled: (feed: string, caller: string | null, now: number): void => { polled.run(feed, now, caller) },
+    lastPoll: (feed: string): { at: number, caller: string | null } | undefined => lastPoll.get(feed),
+
+    /** Contacts held back for missing data, by reason (reasons never hold personal data). */
+    heldReasons: () => heldReasons.all(),
 
     counts (feed: string, now: number, settleMs: number): FeedCounts {
       const served = cursorOf.get(feed)?.last_ord ?? 0

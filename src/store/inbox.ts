@@ -24,6 +24,8 @@ export interface StoredDelivery {
   payload: string | null
 }
 
+const HOUR_MS = 3_600_000
+
 export interface InboxCounts {
   byState: Record<DeliveryState, number>
   lastReceivedAt?: number
@@ -53,8 +55,10 @@ export function createInbox (db: Database) {
     failed: db.prepare<[], number>(`SELECT count(*) FROM deliveries WHERE ${REQUEUEABLE.failed}`).pluck(),
     all: db.prepare<[], number>(`SELECT count(*) FROM deliveries WHERE ${REQUEUEABLE.all}`).pluck()
   }
-  const countByState = db.prepare<[], { state: DeliveryState, n: number }>(
-    'SELECT state, count(*) AS n FROM deliveries GROUP BY state')
+  // Kept by triggers (migration 0008): reading them costs four rows, whatever the inbox holds.
+  const countByState = db.prepare<[], { state: DeliveryState, n: number }>('SELECT state, n FROM delivery_counts')
+  const perHour = db.prepare<[number, number], { hour: number, n: number }>(
+    'SELECT hour, n FROM delivery_hours WHERE hour BETWEEN ? AND ? ORDER BY hour')
   const failureReasons = db.prepare<[], { reason: string, count: number }>(
     "SELECT error AS reason, count(*) AS count FROM deliveries WHERE state = 'failed' GROUP BY error ORDER BY count DESC")
   const lastSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM deliveries').pluck()
@@ -97,6 +101,16 @@ export function createInbox (db: Database) {
 
     /** Failed mappings, grouped by reason, most frequent first. */
     failures: () => failureReasons.all(),
+
+    /** Deliveries stored in each of the `hours` hours up to the one holding `now`, oldest first. */
+    perHour (now: number, hours: number): Array<{ hour: number, count: number }> {
+      const last = Math.floor(now / HOUR_MS)
+      const stored = new Map(perHour.all(last - hours + 1, last).map((r) => [r.hour, r.n]))
+      return Array.from({ length: hours }, (_, i) => {
+        const hour = last - hours + 1 + i
+        return { hour: hour * HOUR_MS, count: stored.get(hour) ?? 0 }
+      })
+    },
 
     /** When the newest delivery arrived (epoch ms), without counting the inbox. */
     lastReceivedAt: (): number | undefined => lastReceived.get(),

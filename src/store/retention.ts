@@ -15,6 +15,12 @@ export interface Purged {
 /** Rows per transaction: each holds the write lock for a few milliseconds, so ingest goes on beside. */
 const CHUNK = 1000
 
+/** The console's chart and retention log look back this far. */
+const HISTORY_MS = 2 * 86_400_000
+
+/** One retention run as logged: when, with which retention, and what it removed. */
+export interface RetentionRun extends Purged { at: number, days: number }
+
 export function createRetention (db: Database) {
   const dropPayloads = db.prepare<{ cutoff: number, limit: number }>(`
     UPDATE deliveries SET payload = NULL WHERE seq IN (
@@ -40,6 +46,23 @@ export function createRetention (db: Database) {
   const steps = { payloads: inChunks(dropPayloads), records: inChunks(dropServed), batches: inChunks(dropBatches) }
   const nextStale = db.transaction((cutoff: number) => dropContacts(staleContacts.all({ cutoff, limit: CHUNK })))
 
+  const logRun = db.prepare<[number, number, number, number, number, number]>(
+    'INSERT INTO retention_runs (at, days, payloads, records, batches, contacts) VALUES (?, ?, ?, ?, ?, ?)')
+  const dropRuns = db.prepare<[number]>('DELETE FROM retention_runs WHERE at < ?')
+  const dropHours = db.prepare<[number]>('DELETE FROM delivery_hours WHERE hour < ?')
+  const runs = db.prepare<[number], RetentionRun>(
+    'SELECT at, days, payloads, records, batches, contacts FROM retention_runs ORDER BY id DESC LIMIT ?')
+  const removing = db.prepare<[number], RetentionRun>(`
+    SELECT at, days, payloads, records, batches, contacts FROM retention_runs
+    WHERE payloads + records + batches + contacts > 0 ORDER BY id DESC LIMIT ?`)
+  /** The run's own record, and the console's history pruned (what it shows stays, whatever `--days`). */
+  const finish = db.transaction((retentionDays: number, now: number, cutoff: number, purged: Purged) => {
+    const history = Math.min(cutoff, now - HISTORY_MS)
+    dropRuns.run(history)
+    dropHours.run(Math.floor(history / 3_600_000))
+    logRun.run(now, retentionDays, purged.payloads, purged.records, purged.batches, purged.contacts)
+  })
+
   /**
    * Everything older than `retentionDays` that is no longer needed, CHUNK rows per transaction,
    * yielding between transactions (`pause`: a turn of the event loop by default); `stopped` ends it early.
@@ -57,7 +80,14 @@ export function createRetention (db: Database) {
     await run('records', steps.records)
     await run('batches', steps.batches)
     await run('contacts', nextStale)
+    finish.immediate(retentionDays, now, cutoff, purged)
     return purged
   }
-  return { purge }
+  return {
+    purge,
+    /** The latest runs, newest first. */
+    lastRuns: (n: number): RetentionRun[] => runs.all(n),
+    /** The latest runs that removed anything, newest first. */
+    lastRemovals: (n: number): RetentionRun[] => removing.all(n)
+  }
 }
