@@ -54,9 +54,9 @@ export const status: Command = {
       out('failed mappings (fix, then `reprocess`):\n')
       for (const f of report.failures) out(`  ${String(f.count).padStart(6)}  ${f.reason}\n`)
     }
-    out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.runs.watch)}\n`)
-    out(`reconciliation: ${gupyLine(report.gupy.runs.reconcile)}\n`)
-    if (report.gupy.runs.import !== null) out(`last import: ${gupyLine(report.gupy.runs.import)}\n`)
+    out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.watch)}\n`)
+    out(`reconciliation: ${gupyLine(report.gupy.reconcile)}\n`)
+    if (report.gupy.import !== null) out(`last import: ${gupyLine(report.gupy.import)}\n`)
     out('feeds:\n')
     for (const f of report.feeds) {
       const waiting = [`${f.released} released`, `${f.settling} settling`]

@@ -29,7 +29,7 @@ export interface RunReport { at: string, ok: boolean, seconds: number, summary: 
 interface WatchedSubscription { action: string, state: string, repair: string, up: boolean }
 
 /** Gupy's side from the last runs the store keeps; nothing stored means not configured (or not run yet). */
-function gupyFacts ({ gupy }: Repositories): GupyWatch & { runs: Record<'watch' | 'reconcile' | 'import', RunReport | null> } {
+function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'reconcile' | 'import', RunReport | null> {
   const runs = gupy.lastRuns()
   const report = (kind: 'watch' | 'reconcile' | 'import'): RunReport | null => {
     const r = runs[kind]
@@ -56,7 +56,9 @@ function gupyFacts ({ gupy }: Repositories): GupyWatch & { runs: Record<'watch' 
             ? `${counts?.jobs ?? 0} jobs asked, ${counts?.applications ?? 0} applications seen, ${found} outcomes found, ${counts?.calls ?? 0} API calls`
             : `failed: ${reconcile.error ?? 'unknown reason'}`
         },
-    runs: { watch, reconcile, import: report('import') }
+    watch,
+    reconcile,
+    import: report('import')
   }
 }
 
