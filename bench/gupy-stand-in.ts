@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
+import { withCpfCheckDigits } from '../src/mapping/formats.js'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100)
 const APPLICATIONS = Number(process.env.BENCH_APPLICATIONS ?? 20_000)
@@ -15,13 +16,7 @@ const base = JSON.parse(readFileSync(new URL('../test/fixtures/gupy/rest.job-app
 
 /** A valid CPF from a number: nine digits and their two check digits. */
 function cpf (n: number): string {
-  const nine = String(n).padStart(9, '0')
-  const digit = (s: string) => {
-    const r = [...s].reduce((acc, d, i) => acc + Number(d) * (s.length + 1 - i), 0) % 11
-    return r < 2 ? '0' : String(11 - r)
-  }
-  const ten = nine + digit(nine)
-  return ten + digit(ten)
+  return withCpfCheckDigits(String(n).padStart(9, '0'))
 }
 
 function application (n: number, job: number) {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
+import { withCpfCheckDigits } from '../src/mapping/formats.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
@@ -96,13 +97,7 @@ export function postDelivery (app: App, body: unknown, headers: Record<string, s
 
 /** A valid CPF built from a number: nine digits, then the two check digits. */
 export function validCpf (n: number): string {
-  const nine = String(n).padStart(9, '0')
-  const digit = (s: string) => {
-    const r = [...s].reduce((acc, d, i) => acc + Number(d) * (s.length + 1 - i), 0) % 11
-    return r < 2 ? '0' : String(11 - r)
-  }
-  const ten = nine + digit(nine)
-  return ten + digit(ten)
+  return withCpfCheckDigits(String(n).padStart(9, '0'))
 }
 
 export interface Person { n: number, cpf: string, email: string, first: string, last: string }

@@ -1,7 +1,7 @@
 /** `simulate`: posts realistic, clearly fake Gupy deliveries to a running bridge (Gupy has no test environment). */
 import { randomInt, randomUUID } from 'node:crypto'
 import { request } from 'undici'
-import { cpfCheckDigit } from '../mapping/formats.js'
+import { withCpfCheckDigits } from '../mapping/formats.js'
 import { UsageError, options, type Command } from './command.js'
 
 const FIRST = ['Ana', 'Bruno', 'Carla', 'Diego', 'Elisa', 'Fábio', 'Gabriela', 'Heitor', 'Íris', 'João', 'Larissa', 'Márcio']
@@ -11,9 +11,7 @@ const CITIES = [['São Paulo', 'São Paulo', 'SP', '01310-100'], ['Belo Horizont
 
 /** Nine random digits and their two CPF check digits: valid, and not anybody's on purpose. */
 function fakeCpf (): string {
-  let digits = Array.from({ length: 9 }, () => randomInt(10)).join('')
-  digits += String(cpfCheckDigit(digits))
-  return digits + String(cpfCheckDigit(digits))
+  return withCpfCheckDigits(Array.from({ length: 9 }, () => randomInt(10)).join(''))
 }
 
 function person (n: number) {

@@ -10,6 +10,12 @@ export function cpfCheckDigit (digits: string): number {
   return r === 10 ? 0 : r
 }
 
+/** Nine digits completed with their two CPF check digits (for fake people in simulations and tests). */
+export function withCpfCheckDigits (nine: string): string {
+  const ten = nine + String(cpfCheckDigit(nine))
+  return ten + String(cpfCheckDigit(ten))
+}
+
 /** A CPF: 11 digits (leading zeros kept), not one repeated digit, both check digits valid. */
 export function cpf (value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined // a number has lost its leading zeros
