@@ -23,6 +23,8 @@ const DELIVERIES = Number(process.env.BENCH_CONTENTION_DELIVERIES ?? 100_000)
 /** Webhooks per second while the commands run, from this many concurrent senders. */
 const RATE = Number(process.env.BENCH_CONTENTION_RATE ?? 200)
 const SENDERS = 8
+/** Which commands to run (comma-separated names, default all): `BENCH_CONTENTION_COMMANDS=backup`. */
+const ONLY = process.env.BENCH_CONTENTION_COMMANDS?.split(',').map((name) => name.trim())
 const SECRET = 'bench-secret-0123456789'
 const CLI = new URL('../src/cli.ts', import.meta.url).pathname
 const run = promisify(execFile)
@@ -99,12 +101,13 @@ export async function runContentionBenchmark (): Promise<void> {
   }
   const load = Promise.all([...Array.from({ length: SENDERS }, sender), prober()])
   const loopStall = async () => ((await (await request(`${base}/bench/loop`)).body.json()) as { maxMs: number }).maxMs
-  const commands: Array<[string, string[]]> = [
+  const every: Array<[string, string[]]> = [
     ['erase', ['erase', '--email', 'candidate42@example.com']],
     ['backup', ['backup', join(dir, 'backup.sqlite')]],
     ['reprocess --all', ['reprocess', '--all']],
     ['purge', ['purge', '--days', '1']]
   ]
+  const commands = every.filter(([name]) => ONLY === undefined || ONLY.includes(name))
   try {
     await sleep(2000) // steady state
     let worstHealth = 0
