@@ -1,10 +1,11 @@
 /** Operator commands that change data, each run as a real process next to a running app. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { copyPaced } from '../../src/commands/backup.js'
 import { Database } from '../../src/store/sqlite.js'
-import { applicationEvent, buildTestApp, cli, person, poll, postDelivery, type TestApp } from '../helper.js'
+import { applicationEvent, buildTestApp, cli, person, poll, postDelivery, tempDir, type TestApp } from '../helper.js'
 
 const day = (d: number) => new Date(Date.UTC(2025, 6, d, 12))
 const env = ({ config }: TestApp, extra: Record<string, string> = {}) => ({
@@ -137,13 +138,49 @@ describe('backup', () => {
     const res = await cli(['backup', target], env(test))
     assert.equal(res.code, 0, res.stderr)
     assert.match(res.stdout, /backup written to .*copy\.sqlite: 4 deliveries, integrity ok/)
+    // One self-contained file: nothing half-written, no -wal or -shm beside it.
+    assert.deepEqual(readdirSync(test.dir).filter((name) => name.startsWith('copy.sqlite')), ['copy.sqlite'])
     const copy = new Database(target, { readonly: true })
+    assert.equal(copy.pragma('journal_mode', { simple: true }), 'delete')
     assert.equal(copy.prepare('SELECT count(*) FROM contacts').pluck().get(), 2)
     copy.close()
     const again = await cli(['backup', target], env(test))
     assert.equal(again.code, 2)
     assert.match(again.stderr, /exists; add --force/)
     assert.equal((await cli(['backup', target, '--force'], env(test))).code, 0)
+  })
+})
+
+describe('backup, step by step', () => {
+  test('every step reads the snapshot taken when it began, while another connection writes between steps', async (t) => {
+    const dir = tempDir(t)
+    const source = new Database(join(dir, 'source.sqlite'))
+    source.pragma('journal_mode = WAL')
+    source.exec('CREATE TABLE rows (n INTEGER PRIMARY KEY, filler BLOB)')
+    const insert = source.prepare('INSERT INTO rows (filler) VALUES (zeroblob(3000))')
+    for (let i = 0; i < 300; i++) insert.run()
+    const writer = new Database(join(dir, 'source.sqlite'))
+    const write = writer.prepare('INSERT INTO rows (filler) VALUES (zeroblob(3000))')
+    let written = 0
+    let writing = true
+    const writeEveryTurn = (): void => {
+      if (!writing || written >= 2000) return
+      write.run()
+      written++
+      setImmediate(writeEveryTurn)
+    }
+    setImmediate(writeEveryTurn)
+    const lines: string[] = []
+    await copyPaced(source, join(dir, 'copy.sqlite'), (line) => lines.push(line), 1)
+    writing = false
+    writer.close()
+    source.close()
+    assert.ok(written > 100, `the writer wrote ${written} rows while the copy ran`)
+    assert.ok(lines.length >= 9, lines.join(''))
+    const copy = new Database(join(dir, 'copy.sqlite'), { readonly: true })
+    assert.equal(copy.prepare('SELECT count(*) FROM rows').pluck().get(), 300)
+    assert.equal(copy.pragma('quick_check', { simple: true }), 'ok')
+    copy.close()
   })
 })
 
