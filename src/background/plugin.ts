@@ -53,11 +53,14 @@ declare module 'fastify' {
 
 /**
  * Mapping trails ingest by MAP_DELAY_MS: a step follows a commit after that delay (at once while
- * the previous step was full), mapping up to MAP_STEP deliveries in one transaction. During a burst
- * that keeps pace with ingest in small transactions between commits (a few milliseconds each);
- * waiting a little lets one transaction map what several commits stored.
+ * the previous step was full or ran out of time), mapping up to MAP_STEP deliveries in one
+ * transaction for at most about MAP_BUDGET_MS. During a burst that keeps pace with ingest in small
+ * transactions between commits; waiting a little lets one transaction map what several commits
+ * stored. The time bound keeps a step short when the machine is slow or busy (a command mapping
+ * beside the service), so the event loop never waits long on mapping.
  */
 const MAP_STEP = 100
+const MAP_BUDGET_MS = 20
 const MAP_DELAY_MS = 25
 /** Retention runs at start-up and then hourly. */
 const PURGE_EVERY_MS = 3_600_000
@@ -80,9 +83,10 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   function mapStep (): void {
     scheduled = undefined
     try {
-      const mapped = mapper.step(MAP_STEP)
+      const started = performance.now()
+      const mapped = mapper.step(MAP_STEP, MAP_BUDGET_MS)
       if (mapped > 0) store.writes.report()
-      if (mapped === MAP_STEP) mapSoon(0)
+      if (mapped === MAP_STEP || (mapped > 0 && performance.now() - started >= MAP_BUDGET_MS)) mapSoon(0) // more may wait
     } catch (err) {
       store.writes.report(err)
       if (isBusy(err)) app.log.warn({ code: sqliteCode(err) }, 'background mapping waits: the database is locked by another connection')

@@ -72,14 +72,19 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
   const mapInSavepoint = db.transaction(mapOne)
 
   /**
-   * Maps up to `limit` deliveries in one transaction. A MappingFailure is thrown before mapOne
-   * writes anything, so it needs no savepoint; any other error rolls the batch back, and the
-   * batch is redone with one savepoint per delivery so that only the faulty one fails.
+   * Maps up to `limit` deliveries in one transaction, stopping early once `budgetMs` is spent (what
+   * is left waits for the next step). A MappingFailure is thrown before mapOne writes anything, so
+   * it needs no savepoint; any other error rolls the batch back, and the batch is redone with one
+   * savepoint per delivery so that only the faulty one fails.
    */
-  const mapBatch = db.transaction((limit: number, isolate: boolean): number => {
+  const mapBatch = db.transaction((limit: number, budgetMs: number, isolate: boolean): number => {
     const rows = inbox.pending(limit)
     const now = Date.now()
+    const deadline = performance.now() + budgetMs
+    let done = 0
     for (const row of rows) {
+      if (done > 0 && performance.now() >= deadline) break
+      done++
       try {
         inbox.markMapped(row.seq, isolate ? mapInSavepoint(row, now) : mapOne(row, now))
       } catch (err) {
@@ -89,15 +94,18 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
         opts.onFailure?.(reason)
       }
     }
-    return rows.length
+    return done
   })
 
-  /** Maps one batch of up to `limit` deliveries; returns its size (0 when nothing waits). */
-  function step (limit: number): number {
+  /**
+   * Maps one batch of up to `limit` deliveries, for about `budgetMs` at most; returns how many it
+   * mapped or failed (0 when nothing waits).
+   */
+  function step (limit: number, budgetMs = Infinity): number {
     try {
-      return mapBatch.immediate(limit, false)
+      return mapBatch.immediate(limit, budgetMs, false)
     } catch (err) {
-      if (err instanceof RedoIsolated) return mapBatch.immediate(limit, true)
+      if (err instanceof RedoIsolated) return mapBatch.immediate(limit, budgetMs, true)
       throw err
     }
   }
@@ -110,10 +118,13 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
       for (let n = step(batchSize); n > 0; n = step(batchSize)) total += n
       return total
     },
-    /** Maps everything waiting, one batch per turn of the event loop, so requests keep flowing. */
-    async catchUpInTurns (batchSize = 500): Promise<number> {
+    /**
+     * Maps everything waiting, one batch of at most `budgetMs` per turn of the event loop, so
+     * requests keep flowing.
+     */
+    async catchUpInTurns (batchSize = 500, budgetMs = 20): Promise<number> {
       let total = 0
-      for (let n = step(batchSize); n > 0; n = step(batchSize)) {
+      for (let n = step(batchSize, budgetMs); n > 0; n = step(batchSize, budgetMs)) {
         total += n
         await new Promise(setImmediate)
       }
