@@ -7,7 +7,7 @@ import { migrate } from './migrate.js'
 export { Database } from './sqlite.js'
 
 /** The service's synchronous wait for a lock: short enough that no request waits much longer. */
-export const SERVICE_BUSY_TIMEOUT_MS = 50
+export const SERVICE_BUSY_TIMEOUT_MS = 25
 
 export interface OpenOptions {
   /**
