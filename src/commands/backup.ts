@@ -24,7 +24,9 @@ export const backup: Command = {
     if (existsSync(target) && !values.force) throw new UsageError(`${target} exists; add --force to overwrite it`)
     // Written beside the target and renamed once checked: the target is never a half-written copy.
     const partial = `${target}.partial`
-    rmSync(partial, { force: true })
+    // And what a run that was killed may have left (a rollback journal SQLite would replay, too).
+    const removePartial = () => { for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(partial + suffix, { force: true }) }
+    removePartial()
     out(`writing ${target}…\n`)
     try {
       await withDatabase(config, (db) => copyPaced(db, partial, out), true)
@@ -42,7 +44,7 @@ export const backup: Command = {
       renameSync(partial, target)
       out(`backup written to ${target}: ${deliveries} deliveries, integrity ok (${(statSync(target).size / 1e6).toFixed(1)} MB)\n`)
     } finally {
-      rmSync(partial, { force: true })
+      removePartial()
     }
     return 0
   }

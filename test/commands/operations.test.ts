@@ -135,6 +135,7 @@ describe('backup', () => {
     const test = await buildTestApp(t)
     await seed(test.app, 2)
     const target = join(test.dir, 'copy.sqlite')
+    for (const leftover of ['copy.sqlite.partial', 'copy.sqlite.partial-journal']) writeFileSync(join(test.dir, leftover), 'what a killed run left')
     const res = await cli(['backup', target], env(test))
     assert.equal(res.code, 0, res.stderr)
     assert.match(res.stdout, /backup written to .*copy\.sqlite: 4 deliveries, integrity ok/)
