@@ -85,6 +85,10 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
 
     await app.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
+    // Only a GET hands out a batch. Fastify answers HEAD on every GET route through this handler, and
+    // an uptime monitor's or an operator's `curl -I` must not consume a batch nobody reads: it is
+    // told what is waiting, and nothing moves.
+    if (request.method !== 'GET') return reply.header('x-remaining', store.feeds.remaining(feed)).header('x-cursor', store.feeds.cursor(feed)).send('[]')
     const unlock = await lock(feed)
     try {
       if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn

@@ -79,7 +79,7 @@ describe('TLS front (Caddy)', { skip: 'skip' in caddy ? caddy.skip : false }, ()
     const fromStranger = agent(STRANGER)
     t.after(() => Promise.all([fromGupy.close(), fromStranger.close()]))
 
-    const call = async (dispatcher: Agent, path: string, opts: { method?: 'GET' | 'POST', headers?: Record<string, string>, body?: string } = {}) => {
+    const call = async (dispatcher: Agent, path: string, opts: { method?: 'GET' | 'HEAD' | 'POST', headers?: Record<string, string>, body?: string } = {}) => {
       const res = await request(`${base}${path}`, { dispatcher, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body })
       return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
     }
@@ -87,10 +87,14 @@ describe('TLS front (Caddy)', { skip: 'skip' in caddy ? caddy.skip : false }, ()
     const webhook = (dispatcher: Agent, headers: Record<string, string> = {}) =>
       call(dispatcher, '/webhooks/gupy', { method: 'POST', body: delivery, headers: { authorization: `Bearer ${SECRET}`, ...headers } })
 
-    // A webhook and a feed poll over HTTPS.
+    // A webhook and a feed poll over HTTPS; a HEAD first (Caddy passes it on) hands out nothing.
     const accepted = await webhook(fromGupy)
     assert.equal(accepted.status, 200, accepted.text)
     assert.equal(JSON.parse(accepted.text).status, 'accepted')
+    const head = await call(fromGupy, '/rubeus/contatos', { method: 'HEAD', headers: { authorization: `Bearer ${FEED_TOKEN}` } })
+    assert.equal(head.status, 200)
+    assert.equal(head.headers['x-batch-id'], undefined)
+    assert.equal(head.headers['x-remaining'], '1')
     const feed = await call(fromGupy, '/rubeus/contatos', { headers: { authorization: `Bearer ${FEED_TOKEN}` } })
     assert.equal(feed.status, 200)
     assert.equal(JSON.parse(feed.text).length, 1)
