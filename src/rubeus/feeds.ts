@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Gauge } from 'prom-client'
 import { z } from 'zod'
-import { DatabaseUnavailableError, NotFoundError, UnauthorizedError } from '../errors.js'
+import { loginGuard } from '../credentials.js'
+import { DatabaseUnavailableError, NotFoundError } from '../errors.js'
 import { sqliteCode } from '../store/sqlite.js'
 import type { Batch } from '../store/feeds.js'
 import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
@@ -71,11 +72,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     }
   })
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (auth.check(request.headers.authorization)) return done()
-    reply.header('www-authenticate', auth.challenge)
-    done(new UnauthorizedError())
-  })
+  app.addHook('onRequest', loginGuard({ route: 'feeds', check: auth.check, challenge: auth.challenge, failures: metrics.authFailures }))
 
   async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)
