@@ -93,12 +93,11 @@ export interface Feed extends z.infer<typeof FeedSchema> {
   onlyStatuses?: ReadonlySet<string>
 }
 
-/** The mapping, resolved: defaults applied, step names folded, feeds by name. */
+/** The mapping, resolved: defaults applied, step names folded. */
 export interface Mapping {
   contactKey: ReadonlyArray<'cpf' | 'email'>
   contactColumns: Readonly<Record<string, string>>
   feeds: readonly Feed[]
-  feedsByName: ReadonlyMap<string, Feed>
   /** Paths the mapping reads that are no field of Gupy's documented payload (a typo gives a fallback forever): warned at start-up. */
   unknownPaths: readonly string[]
 }
@@ -153,7 +152,6 @@ export function resolveMapping (file: MappingFile): Mapping {
     contactKey: file.contactKey,
     contactColumns: file.contact.camposPersonalizados,
     feeds,
-    feedsByName: new Map(feeds.map((f) => [f.name, f])),
     unknownPaths: [...new Set(pathsRead(file).filter((p) => !isGupyField(p)))]
   }
 }

@@ -116,7 +116,8 @@ describe('batches and cursor', () => {
     // A poll releases what its batch needs: browsing reads the released records, whatever the cursor.
     const browse = await poll(app, 'contatos', '?after=0&limit=10')
     assert.deepEqual(ids(browse.body), ids(first.body))
-    assert.equal(browse.headers['x-cursor'], first.headers['x-remaining'] === '3' ? '2' : 'unexpected', 'the cursor sits after the first batch')
+    assert.equal(first.headers['x-remaining'], '3')
+    assert.equal(browse.headers['x-cursor'], '2', 'the cursor sits after the first batch')
     const page = await poll(app, 'contatos', '?after=0&limit=1')
     assert.deepEqual(ids(page.body), ids(first.body).slice(0, 1))
     const second = await poll(app, 'contatos')
