@@ -45,7 +45,10 @@ export const registerWebhooks: Command = {
   summary: 'create or update the application.created and application.moved subscriptions in Gupy',
   usage: 'gupy-rubeus-bridge register-webhooks\n\n' +
     'Needs GUPY_API_TOKEN, PUBLIC_URL, GUPY_TECH_OWNER_NAME and GUPY_TECH_OWNER_EMAIL. Idempotent:\n' +
-    'creates what is missing, updates what differs (URL, headers, inactive), never duplicates.',
+    'creates what is missing, updates what differs (URL, headers, inactive), never duplicates.\n' +
+    'Changes only the bridge\'s own subscriptions: those posting to exactly PUBLIC_URL/webhooks/gupy and\n' +
+    'those whose ids its database keeps (created, repaired or found there before; a new PUBLIC_URL moves them).\n' +
+    'Creates the database when run before the service\'s first start.',
   async run (ctx) {
     const { config, out } = ctx
     const want = wanted(config)
