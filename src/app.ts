@@ -67,6 +67,10 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     return503OnClosing: false // answered below, with Retry-After
   }).withTypeProvider<ZodTypeProvider>()
 
+  if (mapping.unknownPaths.length > 0) {
+    app.log.warn({ mappingFile: config.MAPPING_FILE, paths: mapping.unknownPaths },
+      'the mapping file reads paths that are no field of Gupy\'s payload (a typo?): they will always be empty or their fallback')
+  }
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
