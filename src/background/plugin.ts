@@ -164,7 +164,11 @@ export default fp<BackgroundOptions>(async (app, opts) => {
     const want = g.want
     if (g.watchMinutes > 0 && want !== undefined) {
       gupyWork.watch = runner('watch', async (client) => {
-        const results = await watchSubscriptions(client, want, g.repair, (fields, message) => app.log.warn(fields, message))
+        const ownership = {
+          owned: store.gupy.ownedSubscriptions(),
+          record: (id: string, action: string, postbackUrl: string) => { store.gupy.recordSubscription(id, action, postbackUrl, Date.now()) }
+        }
+        const results = await watchSubscriptions(client, want, g.repair, ownership, (fields, message) => app.log.warn(fields, message))
         for (const r of results) metrics.subscriptionUp.set({ event: r.action }, r.up ? 1 : 0)
         return { subscriptions: results.map(({ action, state, repair, up }) => ({ action, state, repair, up })) }
       })
