@@ -16,7 +16,7 @@ import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
-import { isStorageError, sqliteCode } from './store/sqlite.js'
+import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
 
 export interface AppOptions {
   config: Config
@@ -104,6 +104,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A storage failure (locked, full, I/O) is never a bare 500: the caller is told to come back.
     const err: FastifyError = isStorageError(error) ? new DatabaseUnavailableError(sqliteCode(error) ?? 'storage error') : error
+    // Damage met by any route (a feed, the console) is the whole service's from now on.
+    if (isDamage(error)) app.store.writes.report(error)
     if (err !== error) request.log.warn({ code: sqliteCode(error) }, 'database unavailable')
     const status = err.validation ? 400 : (err.statusCode ?? 500)
     const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')

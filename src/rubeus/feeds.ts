@@ -60,6 +60,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     labelNames: ['feed', 'state'] as const,
     registers: [metrics.registry],
     collect () {
+      if (store.writes.damaged !== undefined) return // the last values stay; the file is not read
       const now = Date.now()
       for (const feed of known) {
         const c = store.feeds.counts(feed, now, settleMs)
@@ -72,9 +73,13 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
   })
 
   app.addHook('onRequest', (request, reply, done) => {
-    if (auth.check(request.headers.authorization)) return done()
-    reply.header('www-authenticate', auth.challenge)
-    done(new UnauthorizedError())
+    if (!auth.check(request.headers.authorization)) {
+      reply.header('www-authenticate', auth.challenge)
+      return done(new UnauthorizedError())
+    }
+    // Nothing is served from a damaged file: records read from it could be wrong or go out twice.
+    if (store.writes.damaged !== undefined) return done(new DatabaseUnavailableError('the database file is damaged'))
+    done()
   })
 
   async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

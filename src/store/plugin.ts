@@ -7,7 +7,7 @@ import { GroupCommit } from './group-commit.js'
 import type { Delivery } from './inbox.js'
 import { createRepositories, type Repositories } from './repositories.js'
 import { acquireServiceLock } from './service-lock.js'
-import { isBusy, isStorageError, sqliteCode } from './sqlite.js'
+import { isBusy, isDamage, isStorageError, sqliteCode } from './sqlite.js'
 
 export interface Store extends Repositories {
   /** Stores a delivery durably (group commit); resolves once its transaction has committed. */
@@ -18,13 +18,28 @@ export interface Store extends Repositories {
 /**
  * Whether the database can be written, as the last write found it: a full disk or an I/O error
  * makes the service not ready until a write succeeds again. A lock held elsewhere does not.
+ * Damage to the file (SQLITE_CORRUPT, SQLITE_NOTADB) is different: a later success says nothing
+ * about the damaged pages, so it stays until the service stops, and from then on nothing is read
+ * from the file nor written to it (see `onDamage`).
  */
 export class WriteHealth {
   /** The SQLite code of the failure, while writes fail. */
   failure: string | undefined
+  /** The SQLite code of the damage met in the file, once met. */
+  damaged: string | undefined
+  readonly #onDamage: (err: unknown) => void
+
+  constructor (onDamage: (err: unknown) => void = () => {}) {
+    this.#onDamage = onDamage
+  }
+
   report (err?: unknown): void {
+    if (this.damaged !== undefined) return
     if (err === undefined) this.failure = undefined
-    else if (isStorageError(err) && !isBusy(err)) this.failure = sqliteCode(err)
+    else if (isDamage(err)) {
+      this.damaged = sqliteCode(err)
+      this.#onDamage(err)
+    } else if (isStorageError(err) && !isBusy(err)) this.failure = sqliteCode(err)
   }
 }
 
@@ -42,7 +57,8 @@ declare module 'fastify' {
 export const STARTUP_WAIT_MS = 60_000
 
 /**
- * Opens and migrates the database, and marks the batches a previous run cut but never wrote out as
+ * Checks, opens and migrates the database (a damaged file is refused before anything is written to
+ * it), and marks the batches a previous run cut but never wrote out as
  * aborted (they are served again). These writes wait, asynchronously and at most STARTUP_WAIT_MS,
  * for a lock another connection holds; `onWait` is told once.
  */
@@ -52,7 +68,7 @@ async function openWhenUnlocked (file: string, onWait: (waitMs: number) => void)
   for (;;) {
     let db: Database | undefined
     try {
-      db = openDatabase(file)
+      db = openDatabase(file, { check: true })
       const repositories = createRepositories(db)
       repositories.feeds.recoverInterrupted()
       return repositories
@@ -84,7 +100,13 @@ export default fp<StoreOptions>(async (app, opts) => {
   const { db, inbox } = repositories
 
   const ingest = new GroupCommit(db, (d: Delivery) => inbox.record(d))
-  const writes = new WriteHealth()
+  const writes = new WriteHealth((err) => {
+    // SQLite itself refuses every write from now on; the routes refuse before reading.
+    db.pragma('query_only = ON')
+    app.log.error({ code: sqliteCode(err), databasePath: opts.databasePath },
+      'the database file is damaged: from now on nothing is read from it nor written to it (webhooks and feeds answer 503); ' +
+      'stop the service and restore a backup (gupy-rubeus-bridge restore <backup file>; README, "Disaster recovery")')
+  })
   ingest.onCommit((size, seconds) => {
     writes.report()
     app.metrics.commitSize.observe(size)
