@@ -9,6 +9,7 @@ import { importCommand } from './commands/import.js'
 import { erase, purge } from './commands/lgpd.js'
 import { reconcile } from './commands/reconcile.js'
 import { reprocess, rewind } from './commands/recovery.js'
+import { restore } from './commands/restore.js'
 import { simulate } from './commands/simulate.js'
 import { status } from './commands/status.js'
 import { checkWebhooks, registerWebhooks } from './commands/webhooks.js'
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   purge,
   erase,
   backup,
+  restore,
   simulate
 }
 
