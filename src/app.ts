@@ -64,7 +64,9 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
     genReqId: () => randomUUID(),
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hops(config.TRUST_PROXY) : config.TRUST_PROXY,
-    return503OnClosing: false // answered below, with Retry-After
+    return503OnClosing: false, // answered below, with Retry-After
+    // The store waits for another service to stop and checks the file: each bounds its own wait.
+    pluginTimeout: 0
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)

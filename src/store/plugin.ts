@@ -6,7 +6,7 @@ import { openDatabase, type Database } from './database.js'
 import { GroupCommit } from './group-commit.js'
 import type { Delivery } from './inbox.js'
 import { createRepositories, type Repositories } from './repositories.js'
-import { acquireServiceLock } from './service-lock.js'
+import { acquireServiceLock, lockFilePath } from './service-lock.js'
 import { isBusy, isDamage, isStorageError, sqliteCode } from './sqlite.js'
 
 export interface Store extends Repositories {
@@ -82,20 +82,26 @@ async function openWhenUnlocked (file: string, onWait: (waitMs: number) => void)
   }
 }
 
+/** SQLite's errors do not say which file they concern; start-up's one line must (`path`, as Node's own errors do). */
+function concerning (file: string, err: unknown): unknown {
+  if (err instanceof Error && !('path' in err)) Object.assign(err, { path: file })
+  return err
+}
+
 export default fp<StoreOptions>(async (app, opts) => {
   // Feeds are cut under this process's own lock: a second service on the file would hand out the
   // same records. It waits here until the first one has stopped (a rolling restart just works).
   const lock = await acquireServiceLock(opts.databasePath, {
     onWait: (file, waitedMs) => app.log.warn({ lockFile: file, waitedSeconds: Math.round(waitedMs / 1000) },
       'another service is running on this database; waiting for it to stop')
-  })
+  }).catch((err: unknown) => { throw concerning(lockFilePath(opts.databasePath), err) })
   let repositories: Repositories
   try {
     repositories = await openWhenUnlocked(opts.databasePath, (waitMs) => app.log.warn({ waitSeconds: waitMs / 1000 },
       'the database is locked by another connection (an operator command?); start-up waits for it'))
   } catch (err) {
     lock.release()
-    throw err
+    throw concerning(opts.databasePath, err)
   }
   const { db, inbox } = repositories
 
