@@ -15,7 +15,7 @@ import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
-import { isStorageError, sqliteCode } from './store/sqlite.js'
+import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
 
 export interface AppOptions {
   config: Config
@@ -60,7 +60,9 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
     genReqId: () => randomUUID(),
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hops(config.TRUST_PROXY) : config.TRUST_PROXY,
-    return503OnClosing: false // answered below, with Retry-After
+    return503OnClosing: false, // answered below, with Retry-After
+    // The store waits for another service to stop and checks the file: each bounds its own wait.
+    pluginTimeout: 0
   }).withTypeProvider<ZodTypeProvider>()
 
   if (mapping.unknownPaths.length > 0) {
@@ -104,6 +106,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A storage failure (locked, full, I/O) is never a bare 500: the caller is told to come back.
     const err: FastifyError = isStorageError(error) ? new DatabaseUnavailableError(sqliteCode(error) ?? 'storage error') : error
+    // Damage met by any route (a feed, the console) is the whole service's from now on.
+    if (isDamage(error)) app.store.writes.report(error)
     if (err !== error) request.log.warn({ code: sqliteCode(error) }, 'database unavailable')
     const status = err.validation ? 400 : (err.statusCode ?? 500)
     const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')

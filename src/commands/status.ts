@@ -39,14 +39,18 @@ export const status: Command = {
     const report = await withDatabase(config, (db) => statusReport(createRepositories(db), {
       feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now: Date.now()
     }), true)
+    // A damaged file could not be read: exit 1, as for a check that found a problem.
+    const code = report.damaged === null ? 0 : 1
     if (values.json) {
       out(JSON.stringify(report) + '\n')
-      return 0
+      return code
     }
-    const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
     out(`verdict: ${report.verdict.status}\n`)
     for (const r of report.verdict.reasons) out(`  ${r.severity.padEnd(7)} ${r.feed === undefined ? '' : `${r.feed}: `}${r.message}${r.count === undefined ? '' : ` (${r.count})`}\n`)
-    out(`database: ${config.DATABASE_PATH}\ndeliveries: ${total}\n`)
+    out(`database: ${config.DATABASE_PATH}\n`)
+    if (report.damaged !== null) return code
+    const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
+    out(`deliveries: ${total}\n`)
     for (const [state, n] of Object.entries(report.deliveries)) out(`  ${state.padEnd(9)} ${n}\n`)
     const last = report.lastReceivedAt === null ? undefined : new Date(report.lastReceivedAt)
     out(`last delivery received: ${last === undefined ? 'never' : `${last.toISOString()} (${ago(last)} ago)`}\n`)

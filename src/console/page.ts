@@ -1,5 +1,5 @@
 /** The console page, in Brazilian Portuguese: the status report as server-rendered HTML, every value escaped. */
-import type { StatusReport } from '../ops/status-report.js'
+import type { DamagedReport, StatusReport } from '../ops/status-report.js'
 import type { Reason } from '../ops/verdict.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { hourlyChart } from './chart.js'
@@ -31,7 +31,7 @@ const OUTCOME: Record<string, string> = { served: 'entregue', aborted: 'interrom
 
 /** Each finding in Portuguese, with the next step. */
 function explain (r: Reason, report: StatusReport): { text: Html | string, next: Html | string } {
-  const feed = report.feeds.find((f) => f.feed === r.feed)
+  const feed = report.damaged === null ? report.feeds.find((f) => f.feed === r.feed) : undefined
   const count = number.format(r.count ?? 0)
   switch (r.code) {
     case 'no-deliveries': return { text: 'Nenhuma entrega da Gupy recebida ainda.', next: html`Cadastre as assinaturas com ${cmd('gupy-rubeus-bridge register-webhooks')} e confira com ${cmd('gupy-rubeus-bridge check-webhooks')}.` }
@@ -46,6 +46,7 @@ function explain (r: Reason, report: StatusReport): { text: Html | string, next:
     case 'watchdog-not-configured': return { text: 'As assinaturas da Gupy não são verificadas automaticamente (não configurado).', next: html`Rode ${cmd('gupy-rubeus-bridge check-webhooks')} de tempos em tempos (num cron, por exemplo).` }
     case 'subscriptions-broken': return { text: 'A última verificação encontrou problema nas assinaturas da Gupy.', next: html`Rode ${cmd('gupy-rubeus-bridge register-webhooks')}.` }
     case 'reconciliation-failed': return { text: 'A última reconciliação com a API da Gupy falhou.', next: 'Veja os logs; ela é tentada de novo no próximo intervalo.' }
+    case 'database-damaged': return { text: 'O arquivo do banco de dados está danificado: o serviço não lê nem grava mais nele (webhooks e feeds respondem 503; a Gupy tenta de novo por cerca de 2 h).', next: html`Pare o serviço e restaure o último backup com ${cmd('gupy-rubeus-bridge restore <arquivo de backup>')}; veja "Disaster recovery" no README.` }
     case 'deliveries-rejected': return { text: `Entregas recusadas desde o início do serviço (400, 401, 403 ou 413): ${count}.`, next: 'Se vierem da Gupy, confira GUPY_WEBHOOK_SECRETS e GUPY_ALLOWED_IPS; tentativas de estranhos também contam.' }
     default: return { text: r.message, next: '' }
   }
@@ -58,6 +59,7 @@ export interface PageOptions {
 }
 
 export function consolePage (report: StatusReport, opts: PageOptions): string {
+  if (report.damaged !== null) return damagedPage(report, opts)
   const now = Date.parse(report.generatedAt)
   const time = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, dateStyle: 'short', timeStyle: 'medium' })
   const hourOf = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, hour: '2-digit', minute: '2-digit' })
@@ -144,5 +146,29 @@ ${feeds}</section>
 ${removals}</section>
 </main>
 <footer class="muted">versão ${report.version} · ${service === null ? '' : html`no ar ${ago(service.uptimeSeconds * 1000).replace('há ', '')} · `}banco de dados ${bytes(report.databaseBytes)} · <a href="${opts.base}/status.json">status.json</a></footer>
+</body></html>`.text
+}
+
+/** A damaged database file: the verdict alone, since nothing else is read from the file. */
+function damagedPage (report: DamagedReport, opts: PageOptions): string {
+  const time = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, dateStyle: 'short', timeStyle: 'medium' })
+  const reasons = report.verdict.reasons.map((r) => {
+    const { text, next } = explain(r, report)
+    return html`<li data-code="${r.code}"><span class="tag ${r.severity}">${SEVERITY[r.severity]}</span> ${text}<span class="next">${next}</span></li>`
+  })
+  return '<!doctype html>\n' + html`<html lang="pt-BR"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ponte Gupy → Rubeus: ${HEADLINE.problem}</title>
+<link rel="icon" href="${opts.base}/icon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="${opts.base}/console.css">
+<script src="${opts.base}/console.js" defer></script>
+</head><body>
+<header><h1>Ponte Gupy → Rubeus</h1><span class="muted" id="refresh">Recarregue a página para atualizar.</span></header>
+<main>
+<section class="verdict problem" id="verdict" data-status="problem"><h2>${HEADLINE.problem}</h2>
+<ul class="reasons">${reasons}</ul>
+<p class="muted">Situação em ${time.format(Date.parse(report.generatedAt))}. Os demais números vêm do banco de dados e não são mostrados enquanto ele estiver danificado.</p></section>
+</main>
+<footer class="muted">versão ${report.version} · <a href="${opts.base}/status.json">status.json</a></footer>
 </body></html>`.text
 }

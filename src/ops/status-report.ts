@@ -4,7 +4,8 @@ import { CONTACTS_FEED } from '../rubeus/contract.js'
 import type { DeliveryState } from '../store/inbox.js'
 import type { Purged } from '../store/retention.js'
 import type { Repositories } from '../store/repositories.js'
-import { judge, type Verdict } from './verdict.js'
+import { isDamage, sqliteCode } from '../store/sqlite.js'
+import { damagedVerdict, judge, type Verdict } from './verdict.js'
 
 /** Hours of deliveries the report (and the console's chart) covers. */
 export const CHART_HOURS = 48
@@ -86,10 +87,42 @@ const rewindCommand = (feed: string, batch: number) => `gupy-rubeus-bridge rewin
 const retentionRun = (r: Purged & { at: number, days: number }) =>
   ({ at: iso(r.at)!, days: r.days, payloads: r.payloads, records: r.records, batches: r.batches, contacts: r.contacts })
 
-/** Reads only small tables and indexes: its cost does not grow with the inbox. */
-export function statusReport (repositories: Repositories, opts: ReportOptions): ReportFacts & { verdict: Verdict } {
-  const facts = reportFacts(repositories, opts)
-  return { ...facts, verdict: judge(facts, opts.now) }
+/** What the service knows of damage to its file (the store's health); commands have none. */
+interface Damage {
+  damaged?: string | undefined
+  report: (err: unknown) => void
+}
+
+/**
+ * The report of a damaged database file: nothing is read from it, the verdict says so. The
+ * service's start-up refuses such a file; this is damage met while running, or by `status`.
+ */
+export interface DamagedReport {
+  generatedAt: string
+  version: string
+  /** SQLite's code for the damage (SQLITE_CORRUPT, SQLITE_NOTADB). */
+  damaged: string
+  service: ServiceInfo | null
+  verdict: Verdict
+}
+
+/**
+ * Reads only small tables and indexes: its cost does not grow with the inbox. Given the store's
+ * health (`writes`), a file known to be damaged is not read, and damage met here is reported to it.
+ */
+export function statusReport (repositories: Repositories & { writes?: Damage }, opts: ReportOptions): StatusReport {
+  const damaged = (code: string): DamagedReport =>
+    ({ generatedAt: iso(opts.now)!, version: VERSION, damaged: code, service: opts.service ?? null, verdict: damagedVerdict(code) })
+  if (repositories.writes?.damaged !== undefined) return damaged(repositories.writes.damaged)
+  let facts: ReportFacts
+  try {
+    facts = reportFacts(repositories, opts)
+  } catch (err) {
+    if (!isDamage(err)) throw err
+    repositories.writes?.report(err)
+    return damaged(sqliteCode(err) ?? 'SQLITE_CORRUPT')
+  }
+  return { ...facts, damaged: null, verdict: judge(facts, opts.now) }
 }
 
 function reportFacts (repositories: Repositories, opts: ReportOptions) {
@@ -133,4 +166,6 @@ function reportFacts (repositories: Repositories, opts: ReportOptions) {
 }
 
 export type ReportFacts = ReturnType<typeof reportFacts>
-export type StatusReport = ReturnType<typeof statusReport>
+/** The report of a sound database file. */
+export type FullReport = ReportFacts & { damaged: null, verdict: Verdict }
+export type StatusReport = FullReport | DamagedReport

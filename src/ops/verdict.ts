@@ -66,3 +66,15 @@ export function judge (report: ReportFacts, now: number): Verdict {
   const status = reasons.some((r) => r.severity === 'problem') ? 'problem' : reasons.some((r) => r.severity === 'warning') ? 'warning' : 'ok'
   return { status, reasons }
 }
+
+/** A damaged database file: nothing else is read from it, so this is the one finding. */
+export function damagedVerdict (code: string): Verdict {
+  return {
+    status: 'problem',
+    reasons: [{
+      severity: 'problem',
+      code: 'database-damaged',
+      message: `the database file is damaged (${code}): nothing is read from it nor written to it; stop the service and restore a backup (README: Disaster recovery)`
+    }]
+  }
+}

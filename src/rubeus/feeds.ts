@@ -61,6 +61,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     labelNames: ['feed', 'state'] as const,
     registers: [metrics.registry],
     collect () {
+      if (store.writes.damaged !== undefined) return // the last values stay; the file is not read
       const now = Date.now()
       for (const feed of known) {
         const c = store.feeds.counts(feed, now, settleMs)
@@ -73,6 +74,10 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
   })
 
   app.addHook('onRequest', loginGuard({ route: 'feeds', check: auth.check, challenge: auth.challenge, failures: metrics.authFailures }))
+  // Nothing is served from a damaged file: records read from it could be wrong or go out twice.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(store.writes.damaged === undefined ? undefined : new DatabaseUnavailableError('the database file is damaged'))
+  })
 
   async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)

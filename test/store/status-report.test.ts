@@ -63,6 +63,7 @@ describe('status report sources', () => {
       return statement
     }) as typeof db.prepare
     const report = statusReport(createRepositories(db), { feeds: ['contatos', 'candidatura', 'mudanca-de-etapa'], settleMs: 0, retentionDays: 30, now: Date.now() })
+    assert.equal(report.damaged, null)
     assert.equal(report.deliveries.mapped, 7)
     assert.ok(ran.length >= 10)
     for (const { sql, args } of ran) {
