@@ -14,6 +14,7 @@ import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
+import serviceStatus from './ops/service-status.js'
 import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
 import { isStorageError, sqliteCode } from './store/sqlite.js'
@@ -79,6 +80,11 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     retentionDays: config.RETENTION_DAYS,
     gupy: gupyWork(config, gupyDispatcher)
   })
+  await app.register(serviceStatus, {
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    settleSeconds: config.FEED_SETTLE_SECONDS,
+    retentionDays: config.RETENTION_DAYS
+  })
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
@@ -142,9 +148,6 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   await app.register(consolePlugin, {
     user: config.CONSOLE_USER,
     password: config.CONSOLE_PASSWORD,
-    eventFeeds: mapping.feeds.map((f) => f.name),
-    settleSeconds: config.FEED_SETTLE_SECONDS,
-    retentionDays: config.RETENTION_DAYS,
     timeZone: config.TIMEZONE
   })
   return app
