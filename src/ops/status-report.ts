@@ -105,6 +105,7 @@ function reportFacts (repositories: Repositories, opts: ReportOptions) {
     databaseBytes: pageCount * pageSize,
     deliveries: counts.byState as Record<DeliveryState, number>,
     lastReceivedAt: iso(counts.lastReceivedAt),
+    installedAt: iso(counts.installedAt),
     deliveriesPerHour: inbox.perHour(now, CHART_HOURS).map((h) => ({ hour: iso(h.hour)!, count: h.count })),
     failures: inbox.failures().map((f) => ({ ...f, command: 'gupy-rubeus-bridge reprocess' })),
     held: feeds.heldReasons(),
