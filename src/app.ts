@@ -12,6 +12,7 @@ import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
+import alerts, { alertIdentity, type AlertOptions } from './ops/alerts.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import serviceStatus from './ops/service-status.js'
@@ -27,6 +28,8 @@ export interface AppOptions {
   mapping?: Mapping
   /** How Gupy's API is reached (tests: a stand-in's dispatcher); undici's global dispatcher by default. */
   gupyDispatcher?: Dispatcher
+  /** Tests: the alerts' clock and wait between attempts. */
+  alerts?: Pick<AlertOptions, 'now' | 'retryDelayMs'>
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -59,7 +62,7 @@ function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
   }
 }
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), gupyDispatcher }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), gupyDispatcher, alerts: alertHooks }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -85,6 +88,16 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     settleSeconds: config.FEED_SETTLE_SECONDS,
     retentionDays: config.RETENTION_DAYS
   })
+  if (config.ALERT_WEBHOOK_URL !== undefined) {
+    await app.register(alerts, {
+      url: config.ALERT_WEBHOOK_URL,
+      checkSeconds: config.ALERT_CHECK_SECONDS,
+      afterMinutes: config.ALERT_AFTER_MINUTES,
+      repeatHours: config.ALERT_REPEAT_HOURS,
+      ...alertIdentity(config),
+      ...alertHooks
+    })
+  }
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
