@@ -1,7 +1,6 @@
 /** GET /console (and its status.json): the operator console, behind HTTP Basic auth, under a strict CSP. */
 import type { FastifyPluginAsync } from 'fastify'
-import { basicCredentials } from '../credentials.js'
-import { UnauthorizedError } from '../errors.js'
+import { basicCredentials, loginGuard } from '../credentials.js'
 import { CSS, ICON, JS } from './assets.js'
 import { consolePage } from './page.js'
 
@@ -18,17 +17,19 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opts) => {
-  const authorized = basicCredentials(opts.user, opts.password)
-
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store')
       .header('content-security-policy', CSP)
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
-    if (authorized(request.headers.authorization)) return done()
-    reply.header('www-authenticate', 'Basic realm="gupy-rubeus-bridge console", charset="UTF-8"')
-    done(new UnauthorizedError())
+    done()
   })
+  app.addHook('onRequest', loginGuard({
+    route: 'console',
+    check: basicCredentials(opts.user, opts.password),
+    challenge: 'Basic realm="gupy-rubeus-bridge console", charset="UTF-8"',
+    failures: app.metrics.authFailures
+  }))
 
   /** GET /console — the page: readable without JavaScript, refreshed in place with it. */
   app.get(BASE, async (_request, reply) =>
