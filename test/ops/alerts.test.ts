@@ -4,10 +4,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { request } from 'undici'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
-import { applicationEvent, cli, freePort, logSink, person, poll, postDelivery, tempDir, testConfig, type Person } from '../helper.js'
+import { applicationEvent, cli, CONSOLE_PASSWORD, FEED_TOKEN, freePort, logSink, person, poll, postDelivery, SECRET, startService, tempDir, testConfig, type Person } from '../helper.js'
 
 const MINUTE = 60_000
 const HOUR = 3_600_000
@@ -259,6 +260,45 @@ describe('alerts', () => {
 
     await app.close() // stops the post under way
     await checking
+  })
+
+  test('the running service: while its chat never answers, webhooks and feeds answer over HTTP, and SIGTERM still stops it at once', async (t) => {
+    const chat = await receiver(t, 'hang')
+    const dir = tempDir(t)
+    const service = await startService(t, {
+      DATABASE_PATH: `${dir}/bridge.sqlite`,
+      GUPY_WEBHOOK_SECRETS: SECRET,
+      RUBEUS_FEED_TOKENS: FEED_TOKEN,
+      CONSOLE_PASSWORD,
+      FEED_SETTLE_SECONDS: '0',
+      PUBLIC_URL: 'https://bridge.example.com',
+      ALERT_WEBHOOK_URL: chat.url,
+      ALERT_CHECK_SECONDS: '1',
+      ALERT_AFTER_MINUTES: '0'
+    })
+    const webhook = async (body: unknown) => {
+      const res = await request(`${service.url}/webhooks/gupy`, {
+        method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
+      })
+      return { status: res.statusCode, body: await res.body.json() as { status: string } }
+    }
+    const arrived = chat.next()
+    assert.equal((await webhook(unmappable(person(4200), 'alert-process-0'))).status, 200)
+    await arrived // the service is posting the alert; the chat holds the request open
+
+    for (let i = 1; i <= 20; i++) {
+      const res = await webhook(applicationEvent(person(4200 + i), { id: `alert-process-${i}`, date: new Date(), step: 'Cadastro' }))
+      assert.deepEqual([res.status, res.body.status], [200, 'accepted'])
+    }
+    const feed = await request(`${service.url}/rubeus/contatos`, { headers: { authorization: `Bearer ${FEED_TOKEN}` } })
+    assert.equal(feed.statusCode, 200)
+    assert.equal((await feed.body.json() as unknown[]).length, 20)
+    assert.equal(chat.received.length, 1, 'one post, still waiting for its answer')
+    assert.match(chat.texts()[0]!, /Entregas que não puderam ser mapeadas: 1\./)
+
+    const exit = await service.stop('SIGTERM', 8000) // well inside the 10 s an attempt may wait
+    assert.equal(exit.code, 0)
+    assert.ok(!(service.stdout() + service.stderr()).includes('SECRET'), 'the address\'s secret is in no log line')
   })
 
   test('alert-test exits 0 when the chat accepts, 1 when it refuses or cannot be reached, 2 without an address; never prints the secret', async (t) => {
