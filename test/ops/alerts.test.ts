@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
+import { explain, plain } from '../../src/ops/wording.js'
 import { applicationEvent, cli, CONSOLE_PASSWORD, FEED_TOKEN, freePort, logSink, person, poll, postDelivery, SECRET, startService, tempDir, testConfig, type Person } from '../helper.js'
 
 const MINUTE = 60_000
@@ -327,6 +328,20 @@ describe('alerts', () => {
     assert.equal(unset.code, 2)
     assert.match(unset.stderr, /set ALERT_WEBHOOK_URL/)
     for (const r of [ok, refused, unreachable, unset]) assert.ok(!(r.stdout + r.stderr).includes('SECRET'))
+  })
+
+  test('every finding is worded without &, < or > (Slack would read them as markup); one not worded yet is said in the verdict\'s English', () => {
+    const feeds = [{ feed: 'contatos', path: '/rubeus/contatos' }]
+    const codes = ['no-deliveries', 'deliveries-quiet', 'mapping-stalled', 'mapping-failures', 'contacts-held', 'feed-not-polled', 'feed-never-polled',
+      'waiting-for-contact', 'batch-aborted', 'watchdog-not-configured', 'subscriptions-broken', 'reconciliation-failed', 'deliveries-rejected']
+    for (const code of codes) {
+      const { text, next } = explain({ severity: 'warning', code, message: 'English', feed: 'contatos', count: 1234 }, feeds)
+      assert.notEqual(plain(text), 'contatos: English', `${code} has Portuguese words`)
+      assert.doesNotMatch(plain(text) + plain(next), /[&<>]/, code)
+    }
+    const later = explain({ severity: 'warning', code: 'pushes-parked', message: 'pushes are parked', feed: 'contatos', count: 3 }, feeds)
+    assert.equal(plain(later.text), 'contatos: pushes are parked')
+    assert.deepEqual(later.next, [])
   })
 
   test('configuration: defaults, limits, and an invalid address refused without echoing it', () => {
