@@ -124,10 +124,10 @@ export default fp<AlertOptions>(async (app, opts) => {
     }
     if (changes.length === 0) return
     const findings = changes.map((c) => ({ finding: c.finding, change: c.kind }))
-    const posted: Posted = await postAlert(opts.url, alertMessage(changes, { ...opts, now }), {
+    const posted: Posted = await postAlert(opts.url, alertMessage(changes, { name: opts.name, consoleUrl: opts.consoleUrl, now }), {
       dispatcher: agent, signal: aborter.signal, retryDelayMs: opts.retryDelayMs
     })
-    if (aborter.signal.aborted) return // closing: the next start says it
+    if (!posted.ok && aborter.signal.aborted) return // stopped by closing: the next start says it
     app.metrics.alertsSent.inc({ result: posted.ok ? 'sent' : 'failed' })
     if (!posted.ok) {
       app.log.warn({ host, reason: posted.reason, attempts: posted.attempts, findings }, 'alert not delivered; it is tried again at the next check')
