@@ -11,8 +11,10 @@ import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
+import alerts, { alertIdentity, type AlertOptions } from './ops/alerts.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
+import serviceStatus from './ops/service-status.js'
 import feeds from './rubeus/feeds.js'
 import store from './store/plugin.js'
 import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
@@ -23,6 +25,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
   /** The resolved mapping; defaults to `MAPPING_FILE` (or the built-in mapping). */
   mapping?: Mapping
+  /** Tests: the alerts' clock and wait between attempts. */
+  alerts?: Pick<AlertOptions, 'now' | 'retryDelayMs'>
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -54,7 +58,7 @@ function gupyWork (config: Config) {
   }
 }
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE) }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), alerts: alertHooks }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -81,6 +85,21 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     retentionDays: config.RETENTION_DAYS,
     gupy: gupyWork(config)
   })
+  await app.register(serviceStatus, {
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    settleSeconds: config.FEED_SETTLE_SECONDS,
+    retentionDays: config.RETENTION_DAYS
+  })
+  if (config.ALERT_WEBHOOK_URL !== undefined) {
+    await app.register(alerts, {
+      url: config.ALERT_WEBHOOK_URL,
+      checkSeconds: config.ALERT_CHECK_SECONDS,
+      afterMinutes: config.ALERT_AFTER_MINUTES,
+      repeatHours: config.ALERT_REPEAT_HOURS,
+      ...alertIdentity(config),
+      ...alertHooks
+    })
+  }
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
@@ -146,9 +165,6 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   await app.register(consolePlugin, {
     user: config.CONSOLE_USER,
     password: config.CONSOLE_PASSWORD,
-    eventFeeds: mapping.feeds.map((f) => f.name),
-    settleSeconds: config.FEED_SETTLE_SECONDS,
-    retentionDays: config.RETENTION_DAYS,
     timeZone: config.TIMEZONE
   })
   return app

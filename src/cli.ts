@@ -3,6 +3,7 @@
 import { config as loadDotenv } from 'dotenv'
 import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
+import { alertTest } from './commands/alert-test.js'
 import { backup } from './commands/backup.js'
 import { UsageError, type Command } from './commands/command.js'
 import { importCommand } from './commands/import.js'
@@ -28,7 +29,8 @@ const commands: Record<string, Command> = {
   erase,
   backup,
   restore,
-  simulate
+  simulate,
+  'alert-test': alertTest
 }
 
 // `status | head -4`: once the reader has gone, there is nobody left to tell; exit quietly.

@@ -82,7 +82,12 @@ export const EnvSchema = z.object({
   GUPY_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(900, 'Gupy allows about 900 requests a minute per IP').default(REQUESTS_PER_MINUTE),
   GUPY_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   GUPY_WATCH_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
-  GUPY_WEBHOOK_REPAIR: z.stringbool().default(true)
+  GUPY_WEBHOOK_REPAIR: z.stringbool().default(true),
+  // A chat's incoming-webhook address: its path or query is the secret, never logged nor shown.
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL: a chat\'s incoming-webhook address' }).optional(),
+  ALERT_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  ALERT_AFTER_MINUTES: z.coerce.number().int().min(0).max(10_080).default(10),
+  ALERT_REPEAT_HOURS: z.coerce.number().int().min(1).max(8_760).default(24)
 }).superRefine((env, ctx) => {
   if (env.RUBEUS_FEED_AUTH !== 'basic') return
   for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {

@@ -1,8 +1,9 @@
 /** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
-import { statusReport, type RunReport } from '../ops/status-report.js'
+import { damagedReport, statusReport, type RunReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
+import { isDamage, sqliteCode } from '../store/sqlite.js'
 import { options, withDatabase, type Command } from './command.js'
 
 function ago (when: Date): string {
@@ -36,9 +37,17 @@ export const status: Command = {
   async run ({ config, args, out }) {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
     const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
-    const report = await withDatabase(config, (db) => statusReport(createRepositories(db), {
-      feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now: Date.now()
-    }), true)
+    const now = Date.now()
+    const report = await withDatabase(config, (db) => {
+      let repositories
+      try {
+        repositories = createRepositories(db) // reads the schema: damage may show here already
+      } catch (err) {
+        if (!isDamage(err)) throw err
+        return damagedReport(sqliteCode(err) ?? 'SQLITE_CORRUPT', { now })
+      }
+      return statusReport(repositories, { feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now })
+    }, true)
     // A damaged file could not be read: exit 1, as for a check that found a problem.
     const code = report.damaged === null ? 0 : 1
     if (values.json) {

@@ -85,6 +85,12 @@ function createMetrics () {
       help: 'HTTP requests made to Gupy\'s API by the service (retries included)',
       registers: [registry]
     }),
+    alertsSent: new Counter({
+      name: 'bridge_alerts_sent_total',
+      help: 'Alert messages posted to ALERT_WEBHOOK_URL, by result (sent: accepted with a 2xx; failed: refused or unreachable after its retries)',
+      labelNames: ['result'] as const,
+      registers: [registry]
+    }),
     outcomesFound: new Counter({
       name: 'bridge_reconciliation_outcomes_total',
       help: 'Applications found reproved or withdrawn by reconciliation and stored as deliveries, by status',

@@ -111,8 +111,7 @@ export interface DamagedReport {
  * health (`writes`), a file known to be damaged is not read, and damage met here is reported to it.
  */
 export function statusReport (repositories: Repositories & { writes?: Damage }, opts: ReportOptions): StatusReport {
-  const damaged = (code: string): DamagedReport =>
-    ({ generatedAt: iso(opts.now)!, version: VERSION, damaged: code, service: opts.service ?? null, verdict: damagedVerdict(code) })
+  const damaged = (code: string): DamagedReport => damagedReport(code, opts)
   if (repositories.writes?.damaged !== undefined) return damaged(repositories.writes.damaged)
   let facts: ReportFacts
   try {
@@ -123,6 +122,11 @@ export function statusReport (repositories: Repositories & { writes?: Damage }, 
     return damaged(sqliteCode(err) ?? 'SQLITE_CORRUPT')
   }
   return { ...facts, damaged: null, verdict: judge(facts, opts.now) }
+}
+
+/** The report of a file found damaged, whatever read it first (even the schema, before any repository exists). */
+export function damagedReport (code: string, opts: Pick<ReportOptions, 'now' | 'service'>): DamagedReport {
+  return { generatedAt: iso(opts.now)!, version: VERSION, damaged: code, service: opts.service ?? null, verdict: damagedVerdict(code) }
 }
 
 function reportFacts (repositories: Repositories, opts: ReportOptions) {
@@ -138,6 +142,7 @@ function reportFacts (repositories: Repositories, opts: ReportOptions) {
     databaseBytes: pageCount * pageSize,
     deliveries: counts.byState as Record<DeliveryState, number>,
     lastReceivedAt: iso(counts.lastReceivedAt),
+    installedAt: iso(counts.installedAt),
     deliveriesPerHour: inbox.perHour(now, CHART_HOURS).map((h) => ({ hour: iso(h.hour)!, count: h.count })),
     failures: inbox.failures().map((f) => ({ ...f, command: 'gupy-rubeus-bridge reprocess' })),
     held: feeds.heldReasons(),

@@ -97,6 +97,6 @@ describe('a database file damaged while the service runs', () => {
     const test = await seededThenDamaged(t)
     const res = await cli(['status'], { DATABASE_PATH: test.config.DATABASE_PATH, GUPY_WEBHOOK_SECRETS: test.config.GUPY_WEBHOOK_SECRETS.join(',') })
     assert.equal(res.code, 1, res.stderr)
-    assert.match(res.stdout, /^verdict: problem\n {2}problem {1}the database file is damaged \(SQLITE_CORRUPT\)/)
+    assert.match(res.stdout, /^verdict: problem\n {2}problem {1}the database file is damaged \(SQLITE_CORRUPT\)/, res.stderr)
   })
 })
