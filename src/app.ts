@@ -16,6 +16,7 @@ import health from './ops/health.js'
 import metrics from './ops/metrics.js'
 import serviceStatus from './ops/service-status.js'
 import feeds from './rubeus/feeds.js'
+import { createOutbound } from './rubeus/outbound.js'
 import store from './store/plugin.js'
 import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
 
@@ -85,6 +86,14 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     retentionDays: config.RETENTION_DAYS,
     gupy: gupyWork(config)
   })
+  app.decorate('outbound', createOutbound({
+    feeds: app.store.feeds,
+    writes: app.store.writes,
+    mapper: app.mapper,
+    metrics: app.metrics,
+    batchSize: config.FEED_BATCH_SIZE,
+    settleMs: config.FEED_SETTLE_SECONDS * 1000
+  }))
   await app.register(serviceStatus, {
     eventFeeds: mapping.feeds.map((f) => f.name),
     settleSeconds: config.FEED_SETTLE_SECONDS,
