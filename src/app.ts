@@ -48,6 +48,7 @@ function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
     dispatcher,
     reconcileMinutes: config.GUPY_RECONCILE_MINUTES,
     watchMinutes: config.GUPY_WATCH_MINUTES,
