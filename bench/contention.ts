@@ -4,19 +4,18 @@
  * processes: erase, backup, reprocess --all, purge. Per command: its exit code and duration, the
  * webhooks' status counts and p99 while it ran, and the longest /healthz answer.
  */
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { Agent, request } from 'undici'
 import { createMapper } from '../src/mapping/mapper.js'
 import { DEFAULT_MAPPING } from '../src/mapping/mapping-file.js'
 import { openDatabase } from '../src/store/database.js'
 import { createRepositories } from '../src/store/repositories.js'
 import { Database } from '../src/store/sqlite.js'
+import { cli } from '../test/processes.js'
 import { startTarget, stopTarget } from './ingest.js'
 
 const DELIVERIES = Number(process.env.BENCH_CONTENTION_DELIVERIES ?? 100_000)
@@ -26,8 +25,6 @@ const SENDERS = 8
 /** Which commands to run (comma-separated names, default all): `BENCH_CONTENTION_COMMANDS=backup`. */
 const ONLY = process.env.BENCH_CONTENTION_COMMANDS?.split(',').map((name) => name.trim())
 const SECRET = 'bench-secret-0123456789'
-const CLI = new URL('../src/cli.ts', import.meta.url).pathname
-const run = promisify(execFile)
 
 const template = JSON.parse(readFileSync(new URL('../test/fixtures/gupy/application.created.reconstructed.json', import.meta.url), 'utf8'))
 let counter = 0
@@ -69,7 +66,7 @@ export async function runContentionBenchmark (): Promise<void> {
   const base = `http://127.0.0.1:${port}`
   const agent = new Agent({ connections: SENDERS })
   const probe = new Agent({ connections: 1 })
-  const env = { ...process.env, DATABASE_PATH: file, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: 'bench-token-0123456789' }
+  const env = { DATABASE_PATH: file, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: 'bench-token-0123456789' }
   let window = { statuses: {} as Record<string, number>, latencies: [] as number[], health: 0 }
   const acknowledged: string[] = []
   const state = { stop: false }
@@ -115,12 +112,7 @@ export async function runContentionBenchmark (): Promise<void> {
       window = { statuses: {}, latencies: [], health: 0 }
       await loopStall()
       const t0 = performance.now()
-      let code = 0
-      try {
-        await run(process.execPath, ['--import', 'tsx', CLI, ...args], { env, maxBuffer: 1 << 24 })
-      } catch (err) {
-        code = (err as { code: number }).code
-      }
+      const { code } = await cli(args, env)
       const seconds = (performance.now() - t0) / 1000
       const stall = await loopStall()
       worstHealth = Math.max(worstHealth, window.health)

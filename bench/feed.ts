@@ -3,12 +3,11 @@
  * to serve full 1000-record batches over HTTP (median, max) next to the time to JSON.stringify the
  * same records, the serving process's RSS before and after, and the time to load the console.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { request } from 'undici'
 import { mergeContact, renderContact, type ContactState } from '../src/mapping/contact.js'
 import { loadMapping } from '../src/mapping/mapping-file.js'
@@ -16,6 +15,7 @@ import { statusReport } from '../src/ops/status-report.js'
 import { CONTACTS_FEED } from '../src/rubeus/contract.js'
 import { openDatabase } from '../src/store/database.js'
 import { createRepositories } from '../src/store/repositories.js'
+import { announcedPort, spawnScript } from '../test/processes.js'
 
 const RECORDS = Number(process.env.BENCH_FEED_RECORDS ?? 1_000_000)
 const BATCHES = Number(process.env.BENCH_FEED_BATCHES ?? 200)
@@ -66,13 +66,8 @@ function fill (file: string): void {
 }
 
 async function startTarget (dir: string): Promise<{ child: ChildProcess, port: number }> {
-  const args = ['--import', 'tsx', new URL('./ingest-target.ts', import.meta.url).pathname, 'bridge', dir]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const m = /^listening (\d+)$/.exec(line)
-    if (m !== null) return { child, port: Number(m[1]) }
-  }
-  throw new Error('feed target did not start')
+  const run = spawnScript(undefined, new URL('./ingest-target.ts', import.meta.url), ['bridge', dir], { output: 'stderr' })
+  return { child: run.child, port: await announcedPort(run) }
 }
 
 /** The target's resident memory, from its own /metrics. */

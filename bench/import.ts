@@ -3,12 +3,10 @@
  * that answers 429 beyond 900 requests a minute. Prints API calls, pages, applications per second,
  * wall time, the importer's peak RSS, and that the contacts feed then holds every person once.
  */
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { createGupyApi } from '../src/gupy/api.js'
 import { importApplications } from '../src/gupy/import.js'
 import { createMapper } from '../src/mapping/mapper.js'
@@ -16,22 +14,17 @@ import { DEFAULT_MAPPING } from '../src/mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../src/rubeus/contract.js'
 import { openDatabase } from '../src/store/database.js'
 import { createRepositories } from '../src/store/repositories.js'
+import { announcedPort, spawnScript } from '../test/processes.js'
 
 const MB = 1024 * 1024
 
 export async function runImportBenchmark (): Promise<void> {
   const jobs = Number(process.env.BENCH_JOBS ?? 100)
   const applications = Number(process.env.BENCH_APPLICATIONS ?? 20_000)
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./gupy-stand-in.ts', import.meta.url).pathname],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_JOBS: String(jobs), BENCH_APPLICATIONS: String(applications) } })
-  let port = 0
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const m = /^listening (\d+)$/.exec(line)
-    if (m !== null) {
-      port = Number(m[1])
-      break
-    }
-  }
+  const standIn = spawnScript(undefined, new URL('./gupy-stand-in.ts', import.meta.url), [],
+    { output: 'stderr', env: { BENCH_JOBS: String(jobs), BENCH_APPLICATIONS: String(applications) } })
+  const { child } = standIn
+  const port = await announcedPort(standIn)
   const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
   try {
     console.log(`import: ${jobs} jobs, ${applications} applications from a stand-in for Gupy's API that answers 429 beyond 900 requests a minute`)

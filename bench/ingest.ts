@@ -2,15 +2,15 @@
  * Ingest benchmark: unique realistic deliveries over loopback with keep-alive, against the real
  * bridge (durable commit) and, in the same run, a bare Fastify route that only parses the body.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { Database } from '../src/store/sqlite.js'
+import { announcedPort, spawnScript } from '../test/processes.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
@@ -37,18 +37,12 @@ function nextBody (): string {
 }
 
 export async function startTarget (mode: string, dir?: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, port: number }> {
-  const args = ['--import', 'tsx', new URL('./ingest-target.ts', import.meta.url).pathname, mode]
-  if (dir !== undefined) args.push(dir)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
-  const lines = createInterface({ input: child.stdout! })
-  for await (const line of lines) {
-    const m = /^listening (\d+)$/.exec(line)
-    if (m !== null) return { child, port: Number(m[1]) }
-  }
-  throw new Error(`${mode} target did not start`)
+  const run = spawnScript(undefined, new URL('./ingest-target.ts', import.meta.url), dir === undefined ? [mode] : [mode, dir], { env, output: 'stderr' })
+  return { child: run.child, port: await announcedPort(run) }
 }
 
 export async function stopTarget (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
   await once(child, 'exit')
 }

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod'
-import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
 import background from './background/plugin.js'
 import consolePlugin from './console/plugin.js'
@@ -24,8 +23,6 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
   /** The resolved mapping; defaults to `MAPPING_FILE` (or the built-in mapping). */
   mapping?: Mapping
-  /** How Gupy's API is reached (tests: a stand-in's dispatcher); undici's global dispatcher by default. */
-  gupyDispatcher?: Dispatcher
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -41,7 +38,7 @@ const CLEAR_MESSAGES: Record<string, string> = {
 const hops = (n: number) => (_address: string, hop: number) => hop < n
 
 /** Reconciliation and the watchdog need a Gupy API token; the watchdog also PUBLIC_URL and a webhook secret. */
-function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
+function gupyWork (config: Config) {
   if (config.GUPY_API_TOKEN === undefined) return undefined
   const secret = config.GUPY_WEBHOOK_SECRETS[0]
   return {
@@ -49,7 +46,6 @@ function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
     token: config.GUPY_API_TOKEN,
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
     timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
-    dispatcher,
     reconcileMinutes: config.GUPY_RECONCILE_MINUTES,
     watchMinutes: config.GUPY_WATCH_MINUTES,
     repair: config.GUPY_WEBHOOK_REPAIR,
@@ -59,7 +55,7 @@ function gupyWork (config: Config, dispatcher: Dispatcher | undefined) {
   }
 }
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), gupyDispatcher }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE) }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -68,6 +64,10 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     return503OnClosing: false // answered below, with Retry-After
   }).withTypeProvider<ZodTypeProvider>()
 
+  if (mapping.unknownPaths.length > 0) {
+    app.log.warn({ mappingFile: config.MAPPING_FILE, paths: mapping.unknownPaths },
+      'the mapping file reads paths that are no field of Gupy\'s payload (a typo?): they will always be empty or their fallback')
+  }
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
@@ -78,7 +78,7 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     timeZone: config.TIMEZONE,
     extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM },
     retentionDays: config.RETENTION_DAYS,
-    gupy: gupyWork(config, gupyDispatcher)
+    gupy: gupyWork(config)
   })
 
   let closing = false

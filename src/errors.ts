@@ -2,6 +2,8 @@
 import createError from '@fastify/error'
 
 export const UnauthorizedError = createError('BRIDGE_ERR_UNAUTHORIZED', 'Missing or invalid credentials', 401)
+/** Too many wrong credentials from one address within a minute: it waits for Retry-After. */
+export const TooManyFailedLoginsError = createError('BRIDGE_ERR_TOO_MANY_FAILED_LOGINS', 'Too many failed logins from this address; retry later', 429)
 export const ForbiddenAddressError = createError('BRIDGE_ERR_FORBIDDEN_ADDRESS', 'Caller address is not allowed', 403)
 export const NotFoundError = createError<[string]>('BRIDGE_ERR_NOT_FOUND', '%s', 404)
 /** A webhook delivery could not be committed; Gupy will retry it. */

@@ -1,17 +1,12 @@
 /** A real full disk: the service on a small tmpfs, as a process. It refuses what it cannot store, serves nothing twice, and recovers once space is freed. */
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { FEED_TOKEN, SECRET, applicationEvent, freePort, person } from './helper.js'
-
-const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
-/** tsx's loader as an absolute URL: the service runs with the small disk as its working directory. */
-const TSX = import.meta.resolve('tsx')
+import { FEED_TOKEN, SECRET, applicationEvent, person, spawnBridge, startService } from './helper.js'
 
 /** A 16 MiB tmpfs, unmounted after the test; undefined where this process may not mount one. */
 function smallDisk (t: TestContext): string | undefined {
@@ -37,33 +32,21 @@ function fill (dir: string, leave: number): string {
   return file
 }
 
-function spawnService (t: TestContext, dir: string, port: number) {
-  const child = spawn(process.execPath, ['--import', TSX, SERVER], {
-    cwd: dir,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'data', 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, FEED_SETTLE_SECONDS: '0', LOG_LEVEL: 'warn', RETENTION_DAYS: '30' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { output += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { output += c })
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGKILL')
-    await exited
-  })
-  return { child, exited, output: () => output }
-}
+/** The service's settings: the database on the small disk, which is also its working folder. */
+const serviceEnv = (dir: string) => ({
+  DATABASE_PATH: join(dir, 'data', 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, FEED_SETTLE_SECONDS: '0', LOG_LEVEL: 'warn', RETENTION_DAYS: '30'
+})
 
 describe('a full disk, for real', () => {
   test('start-up on a full disk exits 1 with one JSON line saying so', async (t) => {
     const dir = smallDisk(t)
     if (dir === undefined) return t.skip('this process may not mount a tmpfs')
     fill(dir, 0)
-    const service = spawnService(t, dir, await freePort())
-    assert.equal(await service.exited, 1)
-    const lines = service.output().trim().split('\n')
-    assert.equal(lines.length, 1, service.output())
+    const service = spawnBridge(t, 'server', [], { cwd: dir, env: { ...serviceEnv(dir), HOST: '127.0.0.1', PORT: '0' } })
+    assert.equal((await service.exited).code, 1)
+    const output = service.stdout() + service.stderr()
+    const lines = output.trim().split('\n')
+    assert.equal(lines.length, 1, output)
     const line = JSON.parse(lines[0]!) as { msg: string, level: number }
     assert.equal(line.level, 60)
     assert.match(line.msg, /the disk holding the database is full/)
@@ -73,18 +56,8 @@ describe('a full disk, for real', () => {
     const dir = smallDisk(t)
     if (dir === undefined) return t.skip('this process may not mount a tmpfs')
     mkdirSync(join(dir, 'data'))
-    const port = await freePort()
-    const service = spawnService(t, dir, port)
-    const base = `http://127.0.0.1:${port}`
-    for (let attempt = 0; ; attempt++) {
-      assert.ok(attempt < 300 && service.child.exitCode === null, `the service starts: ${service.output()}`)
-      try {
-        const res = await request(`${base}/healthz`)
-        await res.body.dump()
-        if (res.statusCode === 200) break
-      } catch {}
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const service = await startService(t, serviceEnv(dir), { cwd: dir })
+    const base = service.url
     const acknowledged = new Set<string>()
     const served: string[] = []
     let n = 0
@@ -134,6 +107,6 @@ describe('a full disk, for real', () => {
     for (let i = 0; i < 50 && (await pollOnce()) === 200 && served.length < acknowledged.size; i++);
     assert.equal(new Set(served).size, served.length, 'no contact served twice')
     assert.deepEqual([...served].sort(), [...acknowledged].sort(), 'every acknowledged delivery served once')
-    assert.match(service.output(), /SQLITE_FULL|disk is full/, 'the log says why')
+    assert.match(service.stdout() + service.stderr(), /SQLITE_FULL|disk is full/, 'the log says why')
   })
 })

@@ -1,32 +1,15 @@
 /** Crash test: a server killed with SIGKILL under load loses no delivery it answered 200. */
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { Database } from '../src/store/sqlite.js'
-import { FEED_TOKEN, SECRET, delivery, freePort, tempDir } from './helper.js'
+import { FEED_TOKEN, SECRET, delivery, startService, tempDir } from './helper.js'
 
-const SERVER = new URL('../src/server.ts', import.meta.url).pathname
-
-async function startServer (databasePath: string): Promise<{ child: ChildProcess, url: string }> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: databasePath, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  for (let attempt = 0; ; attempt++) {
-    assert.ok(attempt < 200 && child.exitCode === null, 'the server starts within 20 s')
-    try {
-      const res = await request(`http://127.0.0.1:${port}/healthz`)
-      await res.body.dump()
-      if (res.statusCode === 200) break
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return { child, url: `http://127.0.0.1:${port}/webhooks/gupy` }
+async function startServer (t: TestContext, databasePath: string) {
+  const service = await startService(t, { DATABASE_PATH: databasePath, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, LOG_LEVEL: 'warn' })
+  return { ...service, url: `${service.url}/webhooks/gupy` }
 }
 
 async function post (url: string, dispatcher: Agent, body: string): Promise<{ status: number, outcome?: string }> {
@@ -40,12 +23,10 @@ test('after SIGKILL under load, every delivery answered 200 is stored, and re-se
   const agent = new Agent({ connections: 24, keepAliveTimeout: 10, keepAliveMaxTimeout: 10 })
   t.after(() => agent.close())
 
-  const { child, url } = await startServer(databasePath)
-  t.after(() => child.kill('SIGKILL'))
+  const { child, url, exited } = await startServer(t, databasePath)
   const acknowledged = new Map<string, string>()
   const failed: string[] = []
   let killed = false
-  const exited = once(child, 'exit')
 
   await Promise.all(Array.from({ length: 24 }, async () => {
     while (!killed) {
@@ -74,8 +55,7 @@ test('after SIGKILL under load, every delivery answered 200 is stored, and re-se
   db.close()
   assert.deepEqual(missing, [], 'no acknowledged delivery is lost')
 
-  const restarted = await startServer(databasePath)
-  t.after(() => restarted.child.kill('SIGKILL'))
+  const restarted = await startServer(t, databasePath)
   for (const text of acknowledged.values()) {
     assert.deepEqual(await post(restarted.url, agent, text), { status: 200, outcome: 'duplicate' })
   }
@@ -90,9 +70,7 @@ test('SIGTERM under load: in-flight deliveries are answered and stored, the data
   const databasePath = join(tempDir(t), 'bridge.sqlite')
   const agent = new Agent({ connections: 16, keepAliveTimeout: 10, keepAliveMaxTimeout: 10 })
   t.after(() => agent.close())
-  const { child, url } = await startServer(databasePath)
-  t.after(() => child.kill('SIGKILL'))
-  const exited = once(child, 'exit')
+  const { child, url, exited } = await startServer(t, databasePath)
 
   const acknowledged: string[] = []
   let stopping = false
@@ -112,7 +90,7 @@ test('SIGTERM under load: in-flight deliveries are answered and stored, the data
       }
     }
   }))
-  const [code] = await exited
+  const { code } = await exited
   assert.equal(code, 0)
   assert.ok(!existsSync(`${databasePath}-wal`), 'a clean close checkpoints and removes the WAL')
 

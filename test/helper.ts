@@ -1,13 +1,9 @@
 /** Test helpers: configuration, a temporary database, an app on it, fixtures, and a log sink. */
-import { execFile } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
-import { promisify } from 'node:util'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
@@ -142,26 +138,4 @@ export function poll (app: App, feed: string, query = '', token = FEED_TOKEN) {
   return app.inject({ method: 'GET', url: path + query, headers: { authorization: `Bearer ${token}` } })
 }
 
-const execFileAsync = promisify(execFile)
-const CLI = new URL('../src/cli.ts', import.meta.url).pathname
-
-/** Runs `gupy-rubeus-bridge <args>` as a real process; never throws on a non-zero exit. */
-export async function cli (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
-
-/** A loopback port nobody listens on right now, for a child-process service. */
-export async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
+export { cli, freePort, spawnBridge, startService } from './processes.js'

@@ -1,37 +1,13 @@
 /** The server as a real process: configuration errors, generated secrets, `.env`, and graceful shutdown on signals. */
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
-import { EnvSchema } from '../src/config.js'
 import { Database } from '../src/store/sqlite.js'
-import { CONSOLE_PASSWORD, FEED_TOKEN, SECRET, delivery, tempDir } from './helper.js'
-
-const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
-/** tsx's loader as an absolute URL: every child runs with a temporary directory as its cwd. */
-const TSX = import.meta.resolve('tsx')
-
-interface Exit { code: number | null, signal: NodeJS.Signals | null }
-
-interface Child {
-  child: ChildProcess
-  exited: Promise<Exit>
-  stdout: () => string
-  stderr: () => string
-}
-
-async function freePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
+import { CONSOLE_PASSWORD, FEED_TOKEN, SECRET, delivery, freePort, spawnBridge, startService, tempDir } from './helper.js'
+import type { Child, Exit } from './processes.js'
 
 async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -46,19 +22,7 @@ async function within<T> (promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /** Runs `src/server.ts` in `cwd` with only the given service variables (none inherited from the parent). */
-function spawnServer (t: TestContext, cwd: string, env: Record<string, string>): Child {
-  const clean: NodeJS.ProcessEnv = { ...process.env }
-  for (const key of [...Object.keys(EnvSchema.shape), 'NODE_TEST_CONTEXT']) delete clean[key]
-  const child = spawn(process.execPath, ['--import', TSX, SERVER], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  // 'close', not 'exit': by then both pipes have been read to the end.
-  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  return { child, exited, stdout: () => stdout, stderr: () => stderr }
-}
+const spawnServer = (t: TestContext, cwd: string, env: Record<string, string>): Child => spawnBridge(t, 'server', [], { cwd, env })
 
 /** Waits until the server answers GET /healthz with 200 on the port. */
 async function ready (server: Child, port: number): Promise<string> {
@@ -78,16 +42,12 @@ async function ready (server: Child, port: number): Promise<string> {
 }
 
 async function startServer (t: TestContext, cwd: string, env: Record<string, string>) {
-  const port = await freePort()
-  const server = spawnServer(t, cwd, { PORT: String(port), HOST: '127.0.0.1', ...env })
-  return { ...server, base: await ready(server, port) }
+  const server = await startService(t, env, { cwd })
+  return { ...server, base: server.url }
 }
 
 /** Sends the signal and waits for the process to end and its output to be read. */
-async function stop (server: Child, signal: NodeJS.Signals): Promise<Exit> {
-  server.child.kill(signal)
-  return await within(server.exited, 15_000, `the exit after ${signal}`)
-}
+const stop = async (server: Child, signal: NodeJS.Signals): Promise<Exit> => await server.stop(signal)
 
 async function post (base: string, body: string, secret = SECRET, dispatcher?: Agent) {
   const res = await request(`${base}/webhooks/gupy`, {

@@ -1,8 +1,7 @@
 /** GET /console (and its status.json): the operator console, behind HTTP Basic auth, under a strict CSP. */
 import type { FastifyPluginAsync } from 'fastify'
 import type { Counter } from 'prom-client'
-import { basicCredentials } from '../credentials.js'
-import { UnauthorizedError } from '../errors.js'
+import { basicCredentials, loginGuard } from '../credentials.js'
 import { statusReport, type Outcomes } from '../ops/status-report.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { CSS, ICON, JS } from './assets.js'
@@ -34,19 +33,22 @@ async function outcomesSinceStart (counter: Counter<'event' | 'outcome'>): Promi
 }
 
 const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opts) => {
-  const authorized = basicCredentials(opts.user, opts.password)
   const feeds = [CONTACTS_FEED, ...opts.eventFeeds]
   const startedAt = Date.now()
 
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store')
       .header('content-security-policy', CSP)
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
-    if (authorized(request.headers.authorization)) return done()
-    reply.header('www-authenticate', 'Basic realm="gupy-rubeus-bridge console", charset="UTF-8"')
-    done(new UnauthorizedError())
+    done()
   })
+  app.addHook('onRequest', loginGuard({
+    route: 'console',
+    check: basicCredentials(opts.user, opts.password),
+    challenge: 'Basic realm="gupy-rubeus-bridge console", charset="UTF-8"',
+    failures: app.metrics.authFailures
+  }))
 
   async function report () {
     const now = Date.now()

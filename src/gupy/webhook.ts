@@ -48,6 +48,7 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
     const secret = presentedSecret(request.headers.authorization)
     if (secret === undefined || !matchesAnySecret(secret, secrets)) {
       reply.header('www-authenticate', 'Bearer realm="gupy-webhooks"')
+      app.metrics.authFailures.inc({ route: 'webhook' }) // not slowed: a wrong secret is a setting, and Gupy retries on its own
       return done(new UnauthorizedError())
     }
     done()

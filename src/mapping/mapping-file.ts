@@ -5,14 +5,16 @@ import { ConfigError } from '../errors.js'
 import { APPLICATION_EVENTS, APPLICATION_STATUSES } from '../gupy/events.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import { foldText } from './formats.js'
-import { TEMPLATE_SYNTAX } from './template.js'
+import { TEMPLATE_MAX_BYTES, TEMPLATE_SYNTAX, templatePaths } from './template.js'
 
 /** A dotted path into the Gupy delivery, e.g. `data.job.code` (see README, "The mapping file"). */
 const source = z.string().trim().regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as data.job.code')
 const columns = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Rubeus column name: letters, digits and _'),
   source)
-const template = z.string().min(1).refine((t) => TEMPLATE_SYNTAX.test(t), 'placeholders must look like {{data.job.name}} or {{path|fallback}}')
+const template = z.string().min(1)
+  .refine((t) => Buffer.byteLength(t) <= TEMPLATE_MAX_BYTES, `a template is at most ${TEMPLATE_MAX_BYTES / 1024} KB`)
+  .refine((t) => TEMPLATE_SYNTAX.test(t), 'placeholders must look like {{data.job.name}} or {{path|fallback}}')
 const stepList = z.array(z.string().trim().min(1))
 
 /** Event fields filled from the delivery, for every feed or per feed. */
@@ -91,12 +93,47 @@ export interface Feed extends z.infer<typeof FeedSchema> {
   onlyStatuses?: ReadonlySet<string>
 }
 
-/** The mapping, resolved: defaults applied, step names folded, feeds by name. */
+/** The mapping, resolved: defaults applied, step names folded. */
 export interface Mapping {
   contactKey: ReadonlyArray<'cpf' | 'email'>
   contactColumns: Readonly<Record<string, string>>
   feeds: readonly Feed[]
-  feedsByName: ReadonlyMap<string, Feed>
+  /** Paths the mapping reads that are no field of Gupy's documented payload (a typo gives a fallback forever): warned at start-up. */
+  unknownPaths: readonly string[]
+}
+
+/**
+ * The fields of Gupy's documented application payload (and those seen in real bodies), as dotted
+ * paths; a trailing `.*` takes anything below (custom fields, lists, free-form objects).
+ */
+const GUPY_FIELDS = [
+  'companyName', 'id', 'event', 'date',
+  'data.job.id', 'data.job.name', 'data.job.code', 'data.job.type', 'data.job.quickApply',
+  'data.job.departmentCode', 'data.job.roleCode', 'data.job.branchCode', 'data.job.customFields.*',
+  ...['department', 'role', 'branch'].flatMap((o) => ['id', 'name', 'code', 'similarity'].map((k) => `data.job.${o}.${k}`)),
+  'data.application.id', 'data.application.score', 'data.application.partnerName', 'data.application.tags.*',
+  'data.application.status', 'data.application.preHiringInformation.*', 'data.application.vacancyCode',
+  'data.application.hiringDate', 'data.application.createdAt', 'data.application.updatedAt', 'data.application.endedAt',
+  'data.application.disapprovalReason', 'data.application.disapprovalReasonNotes',
+  ...['currentStep', 'previousStep'].flatMap((s) => ['id', 'name', 'type'].map((k) => `data.application.${s}.${k}`)),
+  ...['id', 'name', 'lastName', 'email', 'identificationDocument', 'countryOfOrigin', 'birthdate', 'addressZipCode',
+    'addressStreet', 'addressNumber', 'addressDistrict', 'addressNeighborhood', 'addressCity', 'addressState',
+    'addressStateShortName', 'addressCountry', 'addressCountryShortName', 'mobileNumber', 'phoneNumber', 'schooling',
+    'schoolingStatus', 'disabilities', 'gender'].map((k) => `data.candidate.${k}`)
+]
+const KNOWN_FIELDS = new Set(GUPY_FIELDS.filter((p) => !p.endsWith('.*')))
+const KNOWN_PREFIXES = GUPY_FIELDS.filter((p) => p.endsWith('.*')).map((p) => p.slice(0, -1))
+const isGupyField = (path: string) => KNOWN_FIELDS.has(path) || KNOWN_PREFIXES.some((prefix) => path.startsWith(prefix))
+
+/** Every path the mapping reads from a delivery: templates' placeholders and field sources. */
+function pathsRead (file: MappingFile): string[] {
+  const sources = (s: z.infer<z.ZodObject<typeof eventSources>>) =>
+    [s.codOferta, s.codCurso, s.codLocalOferta, s.codRegistro, ...Object.values(s.camposPersonalizados ?? {})]
+  return [
+    ...Object.values(file.contact.camposPersonalizados),
+    ...sources(file.event),
+    ...file.feeds.flatMap((f) => [...templatePaths(f.descricao), ...sources(f)])
+  ].filter((p): p is string => p !== undefined)
 }
 
 const foldAll = (steps: readonly string[]) => new Set(steps.map(foldText))
@@ -115,7 +152,7 @@ export function resolveMapping (file: MappingFile): Mapping {
     contactKey: file.contactKey,
     contactColumns: file.contact.camposPersonalizados,
     feeds,
-    feedsByName: new Map(feeds.map((f) => [f.name, f]))
+    unknownPaths: [...new Set(pathsRead(file).filter((p) => !isGupyField(p)))]
   }
 }
 

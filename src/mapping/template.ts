@@ -8,6 +8,27 @@ export const TEMPLATE_SYNTAX = {
   test: (template: string) => template.replace(PLACEHOLDER, '').match(/\{\{|\}\}/) === null
 }
 
+/** Largest description template, and largest rendered description (candidates type what fills it). */
+export const TEMPLATE_MAX_BYTES = 4 * 1024
+export const RENDERED_MAX_BYTES = 16 * 1024
+
+/** The paths a template's placeholders name. */
+export function templatePaths (template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!)
+}
+
+/**
+ * Text cut to at most `maxBytes` of UTF-8, on a character boundary and never inside an HTML entity
+ * (`&amp;` is kept whole or left out), so the cut text is still well-formed.
+ */
+export function cutUtf8 (html: string, maxBytes: number): string {
+  if (html.length * 3 <= maxBytes || Buffer.byteLength(html) <= maxBytes) return html
+  const bytes = Buffer.from(html)
+  let end = maxBytes
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end-- // the first byte left out continues a character: leave it all out
+  return bytes.subarray(0, end).toString('utf8').replace(/&[#a-zA-Z0-9]*$/, '')
+}
+
 function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -53,8 +74,8 @@ export function fieldAt (root: unknown, path: string): string | string[] | undef
   return list.length > 0 ? list : undefined
 }
 
-/** Fills each `{{path|fallback}}` with the HTML-escaped value at `path`, or the fallback. */
+/** Fills each `{{path|fallback}}` with the HTML-escaped value at `path`, or the fallback; at most RENDERED_MAX_BYTES. */
 export function renderTemplate (template: string, root: unknown): string {
-  return template.replace(PLACEHOLDER, (_m, path: string, fallback: string | undefined) =>
-    escapeHtml(scalarAt(root, path) ?? fallback ?? ''))
+  return cutUtf8(template.replace(PLACEHOLDER, (_m, path: string, fallback: string | undefined) =>
+    escapeHtml(scalarAt(root, path) ?? fallback ?? '')), RENDERED_MAX_BYTES)
 }

@@ -33,6 +33,12 @@ function createMetrics () {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers: [registry]
     }),
+    authFailures: new Counter({
+      name: 'bridge_auth_failures_total',
+      help: 'Requests refused for wrong or missing credentials, by route (console, feeds, webhook)',
+      labelNames: ['route'] as const,
+      registers: [registry]
+    }),
     mappingFailures: new Counter({
       name: 'bridge_mapping_failures_total',
       help: 'Deliveries whose mapping to Rubeus records failed, by reason (see the status command)',

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Gauge } from 'prom-client'
 import { z } from 'zod'
-import { DatabaseUnavailableError, NotFoundError, UnauthorizedError } from '../errors.js'
+import { loginGuard } from '../credentials.js'
+import { DatabaseUnavailableError, NotFoundError } from '../errors.js'
 import { sqliteCode } from '../store/sqlite.js'
 import type { Batch } from '../store/feeds.js'
 import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
@@ -71,11 +72,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     }
   })
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (auth.check(request.headers.authorization)) return done()
-    reply.header('www-authenticate', auth.challenge)
-    done(new UnauthorizedError())
-  })
+  app.addHook('onRequest', loginGuard({ route: 'feeds', check: auth.check, challenge: auth.challenge, failures: metrics.authFailures }))
 
   async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)
@@ -85,6 +82,10 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
 
     await app.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
+    // Only a GET hands out a batch. Fastify answers HEAD on every GET route through this handler, and
+    // an uptime monitor's or an operator's `curl -I` must not consume a batch nobody reads: it is
+    // told what is waiting, and nothing moves.
+    if (request.method !== 'GET') return reply.header('x-remaining', store.feeds.remaining(feed)).header('x-cursor', store.feeds.cursor(feed)).send('[]')
     const unlock = await lock(feed)
     try {
       if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn

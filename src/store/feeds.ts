@@ -202,8 +202,6 @@ export function createFeeds (db: Database) {
       return { body: toBody(rows), lastSeq: rows.at(-1)?.seq }
     },
 
-    /** The feed's latest batch in the log, if any. */
-    lastBatch: (feed: string): LoggedBatch | undefined => lastBatches.get(feed, 1),
     /** The feed's latest `n` batches, newest first. */
     lastBatches: (feed: string, n: number): LoggedBatch[] => lastBatches.all(feed, n),
 

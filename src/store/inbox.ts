@@ -40,7 +40,6 @@ export function createInbox (db: Database) {
   const pending = db.prepare<[number], StoredDelivery>(`
     SELECT seq, event_id, event, event_date, received_at, payload FROM deliveries
     WHERE state = 'received' ORDER BY seq LIMIT ?`)
-  const countPending = db.prepare<[], number>("SELECT count(*) FROM deliveries WHERE state = 'received'").pluck()
   const markMapped = db.prepare<[string | null, number]>("UPDATE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
   const markFailed = db.prepare<[string, number]>("UPDATE deliveries SET state = 'failed', error = ? WHERE seq = ?")
   const REQUEUEABLE = {
@@ -78,7 +77,6 @@ export function createInbox (db: Database) {
 
     /** The oldest deliveries still to map, in arrival order. */
     pending: (limit: number): StoredDelivery[] => pending.all(limit),
-    waiting: (): number => countPending.get() ?? 0,
     markMapped: (seq: number, codigo: string): void => { markMapped.run(codigo, seq) },
     /** `reason` is shown by `status` and in metrics: it never holds personal data. */
     markFailed: (seq: number, reason: string): void => { markFailed.run(reason, seq) },
@@ -112,8 +110,6 @@ export function createInbox (db: Database) {
       })
     },
 
-    /** When the newest delivery arrived (epoch ms), without counting the inbox. */
-    lastReceivedAt: (): number | undefined => lastReceived.get(),
     /** When the newest webhook from Gupy arrived (deliveries made from its API not counted). */
     lastWebhookAt: (): number | undefined => lastWebhook.get()
   }

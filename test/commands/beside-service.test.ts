@@ -1,44 +1,16 @@
 /** Operator commands as real processes beside a service process that takes steady webhook traffic. */
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { Database } from '../../src/store/sqlite.js'
-import { FEED_TOKEN, SECRET, applicationEvent, cli, freePort, person, tempDir } from '../helper.js'
-
-const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-async function startService (t: TestContext, env: Record<string, string>): Promise<string> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  t.after(async () => {
-    if (child.exitCode !== null) return
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-  })
-  const base = `http://127.0.0.1:${port}`
-  for (let attempt = 0; ; attempt++) {
-    assert.ok(attempt < 300 && child.exitCode === null, 'the service starts within 30 s')
-    try {
-      const res = await request(`${base}/healthz`)
-      await res.body.dump()
-      if (res.statusCode === 200) return base
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+import { FEED_TOKEN, SECRET, applicationEvent, cli, person, startService, tempDir } from '../helper.js'
 
 test('erase, backup and reprocess --all exit 0 beside steady traffic; the erased person is in no file; the backup holds what was acknowledged', async (t) => {
   const dir = tempDir(t)
   const env = { DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, FEED_SETTLE_SECONDS: '0' }
-  const base = await startService(t, env)
+  const { url: base } = await startService(t, { ...env, LOG_LEVEL: 'warn' }, { output: 'stderr' })
   const agent = new Agent({ connections: 8, keepAliveTimeout: 10, keepAliveMaxTimeout: 10 })
   t.after(() => agent.close())
   const acknowledged: Array<{ id: string, at: number }> = []

@@ -9,22 +9,23 @@ import type { App } from '../../src/app.js'
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 const AUTH = basic('operator', CONSOLE_PASSWORD)
-const get = (app: App, url: string, authorization?: string) =>
-  app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } })
+const get = (app: App, url: string, authorization?: string, remoteAddress = '127.0.0.1') =>
+  app.inject({ method: 'GET', url, remoteAddress, headers: authorization === undefined ? {} : { authorization } })
 
 describe('console', () => {
   test('refuses missing or wrong credentials with 401 and a Basic challenge, on the page and its JSON', async (t) => {
     const { app } = await buildTestApp(t)
-    for (const url of ['/console', '/console/status.json', '/console/console.js']) {
+    for (const [i, url] of ['/console', '/console/status.json', '/console/console.js'].entries()) {
+      const from = `192.0.2.${i + 1}` // each URL's six refusals from its own address: ten would slow it down
       for (const authorization of [undefined, basic('operator', 'wrong-password-0123456789'), basic('admin', CONSOLE_PASSWORD),
         basic('operator', CONSOLE_PASSWORD.slice(0, -1)), `Bearer ${CONSOLE_PASSWORD}`, 'Basic !!!']) {
-        const res = await get(app, url, authorization)
+        const res = await get(app, url, authorization, from)
         assert.equal(res.statusCode, 401, `${url} with ${authorization}`)
         assert.match(String(res.headers['www-authenticate']), /^Basic realm="[^"]+"/)
         assert.equal(res.headers['cache-control'], 'no-store')
         assert.doesNotMatch(res.body, /<html/)
       }
-      assert.equal((await get(app, url, AUTH)).statusCode, 200)
+      assert.equal((await get(app, url, AUTH, from)).statusCode, 200)
     }
   })
 

@@ -1,12 +1,8 @@
 /** The import and reconcile commands as real processes against a stand-in for Gupy's API, interrupted by SIGKILL too, and against a Gupy that misbehaves. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { GUPY_TOKEN, gupyStandIn, restApplication, type Misbehaviour, type StandInJob } from '../gupy-stand-in.js'
-import { applicationEvent, buildTestApp, cli, person, poll, postDelivery, type TestApp } from '../helper.js'
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname
+import { applicationEvent, buildTestApp, cli, person, poll, postDelivery, spawnBridge, type TestApp } from '../helper.js'
 
 /** Three jobs of 150 applications (two pages each), one person per application. */
 function jobs (count = 3, perJob = 150): StandInJob[] {
@@ -22,11 +18,10 @@ const apiDeliveries = (test: TestApp) => test.app.store.db.prepare("SELECT count
 
 /** Starts the command, and kills it with SIGKILL once it waits for the request the stand-in never answers. */
 async function killMidway (args: string[], environment: Record<string, string>, calls: string[], stallAfter: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...environment }, stdio: 'ignore' })
-  const exited = once(child, 'exit')
+  const { child, exited } = spawnBridge(undefined, 'cli', args, { env: environment, output: 'ignore' })
   while (calls.length <= stallAfter && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
   child.kill('SIGKILL')
-  const [code, signal] = await exited
+  const { code, signal } = await exited
   assert.equal(signal, 'SIGKILL', `killed midway (exit code ${String(code)})`)
 }
 

@@ -1,10 +1,7 @@
 /** Hostile or broken input: dates outside a sane window, odd application ids, broken text, prototype keys. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
-import { applicationEvent, buildTestApp, person, poll, postDelivery } from '../helper.js'
+import { applicationEvent, buildTestApp, person, poll, postDelivery, spawnBridge } from '../helper.js'
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -81,13 +78,10 @@ describe('input bounds', () => {
   })
 
   test('the command line exits quietly when its output pipe closes (status | head)', async () => {
-    const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.destroy() // the reader is gone before the first line is written
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-    const [code] = await once(child, 'close') as [number | null]
-    assert.doesNotMatch(stderr, /EPIPE|Error/)
+    const run = spawnBridge(undefined, 'cli', ['--help'])
+    run.child.stdout?.destroy() // the reader is gone before the first line is written
+    const { code } = await run.exited
+    assert.doesNotMatch(run.stderr(), /EPIPE|Error/)
     assert.equal(code, 0)
   })
 })

@@ -45,7 +45,7 @@ describe('feed selection', () => {
 })
 
 describe('event record', () => {
-  const feed = (name: string) => DEFAULT_MAPPING.feedsByName.get(name)!
+  const feed = (name: string) => DEFAULT_MAPPING.feeds.find((f) => f.name === name)!
 
   test('candidatura: codContato, description, local date, tipoData', () => {
     const e = created()
@@ -72,7 +72,7 @@ describe('event record', () => {
       feeds: [{ name: 'candidatura', events: ['application.created'], descricao: 'x', tipoData: 'Candidatura Gupy', codRegistro: 'data.application.id' }]
     }))
     const e = created()
-    const record = JSON.parse(renderEvent(e, Date.parse('2025-01-01T02:30:00Z'), mapping.feedsByName.get('candidatura')!, 'k', TZ))
+    const record = JSON.parse(renderEvent(e, Date.parse('2025-01-01T02:30:00Z'), mapping.feeds.find((f) => f.name === 'candidatura')!, 'k', TZ))
     assert.deepEqual(record, {
       codContato: 'k',
       descricao: 'x',

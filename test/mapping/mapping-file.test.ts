@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../../src/errors.js'
 import { DEFAULT_MAPPING, loadMapping } from '../../src/mapping/mapping-file.js'
-import { tempDir } from '../helper.js'
+import { RENDERED_MAX_BYTES, renderTemplate } from '../../src/mapping/template.js'
+import { buildTestApp, logSink, tempDir } from '../helper.js'
 
 const EXAMPLE = fileURLToPath(new URL('../../mapping.example.json', import.meta.url))
 
@@ -59,5 +60,47 @@ describe('loadMapping', () => {
     const feed = { name: 'a', events: ['application.created'], descricao: 'x' }
     writeFileSync(file, JSON.stringify({ feeds: [feed, feed] }))
     assert.throws(() => loadMapping(file), /feeds: two feeds have the same name/)
+  })
+
+  test('a template over 4 KB is refused; a rendered description is cut at 16 KB on a character boundary, never inside an entity', (t) => {
+    const file = join(tempDir(t), 'mapping.json')
+    writeFileSync(file, JSON.stringify({ feeds: [{ name: 'a', events: ['application.created'], descricao: `<p>${'x'.repeat(4096)}</p>` }] }))
+    assert.throws(() => loadMapping(file), /feeds\.0\.descricao: a template is at most 4 KB/)
+
+    // Each value is at most 200 characters, but a 4 KB template holds 170 placeholders: 2-byte
+    // characters and entities, far past the limit.
+    const name = 'ç&'.repeat(100)
+    const template = `<p>${'{{data.candidate.name}}'.repeat(170)}`
+    assert.ok(Buffer.byteLength(template) <= 4096)
+    const rendered = renderTemplate(template, { data: { candidate: { name } } })
+    assert.ok(Buffer.byteLength(rendered) <= RENDERED_MAX_BYTES, `${Buffer.byteLength(rendered)} bytes`)
+    assert.ok(Buffer.byteLength(rendered) > RENDERED_MAX_BYTES - 8, 'cut close to the limit, not far below it')
+    assert.ok(!rendered.includes('\uFFFD'), 'no broken character')
+    assert.doesNotMatch(rendered, /&[a-z#0-9]*$/, 'no entity cut in two')
+    assert.ok(('<p>' + name.replaceAll('&', '&amp;').repeat(170)).startsWith(rendered), 'a prefix of the whole rendering')
+    assert.equal(renderTemplate('<p>{{data.x|curto}}</p>', {}), '<p>curto</p>', 'short renderings are untouched')
+  })
+
+  test('paths that are no field of Gupy\'s payload are named in a start-up warning; documented ones and custom fields are not', async (t) => {
+    const dir = tempDir(t)
+    const file = join(dir, 'mapping.json')
+    writeFileSync(file, JSON.stringify({
+      contact: { camposPersonalizados: { vaga: 'data.job.customFields.Área' } },
+      feeds: [{
+        name: 'a',
+        events: ['application.created'],
+        codOferta: 'data.job.code',
+        descricao: '{{data.job.nmae}} {{data.candidate.name}} {{data.application.currentStep.name}} {{data.job.customFields.123}}',
+        camposPersonalizados: { etapa: 'data.aplication.currentStep.name' }
+      }]
+    }))
+    assert.deepEqual(loadMapping(file).unknownPaths, ['data.job.nmae', 'data.aplication.currentStep.name'])
+    assert.deepEqual(DEFAULT_MAPPING.unknownPaths, [])
+    const sink = logSink()
+    await buildTestApp(t, { MAPPING_FILE: file }, sink.stream)
+    const warning = sink.lines.map((l) => JSON.parse(l) as { level: number, msg: string, paths?: string[] }).find((l) => l.paths !== undefined)
+    assert.equal(warning?.level, 40)
+    assert.deepEqual(warning?.paths, ['data.job.nmae', 'data.aplication.currentStep.name'])
+    assert.match(warning?.msg ?? '', /no field of Gupy's payload/)
   })
 })

@@ -49,6 +49,33 @@ describe('authentication and routing', () => {
   })
 })
 
+describe('only GET hands out a batch', () => {
+  test('HEAD (a monitor, `curl -I`) and OPTIONS on each kind of feed move no cursor and log no batch; the next GET gets everything', async (t) => {
+    const { app } = await buildTestApp(t)
+    for (let n = 0; n < 3; n++) {
+      await postDelivery(app, applicationEvent(person(n), { id: `h-${n}`, event: 'application.created', date: day(1, n), step: 'Cadastro' }))
+    }
+    const auth = { authorization: `Bearer ${FEED_TOKEN}` }
+    for (const [feed, url] of [['contatos', '/rubeus/contatos'], ['candidatura', '/rubeus/eventos/candidatura']] as const) {
+      const head = await app.inject({ method: 'HEAD', url, headers: auth })
+      assert.equal(head.statusCode, 200, `HEAD ${url}`)
+      assert.equal(head.body, '')
+      assert.equal(head.headers['x-batch-id'], undefined, 'no batch is cut')
+      assert.equal(head.headers['x-remaining'], '3', 'it says what is waiting')
+      assert.match(String(head.headers['content-type']), /^application\/json/)
+      assert.equal((await app.inject({ method: 'HEAD', url, headers: {} })).statusCode, 401, 'HEAD is authenticated like GET')
+      assert.equal((await app.inject({ method: 'OPTIONS', url, headers: auth })).statusCode, 404)
+      assert.deepEqual(app.store.feeds.lastBatches(feed, 10), [], 'no batch logged')
+
+      const get = await poll(app, feed)
+      assert.equal(get.statusCode, 200)
+      assert.equal((JSON.parse(get.body) as unknown[]).length, 3, `GET ${url} gets every record`)
+      assert.equal(get.headers['x-batch-id'] !== undefined, true)
+      assert.deepEqual(app.store.feeds.lastBatches(feed, 10).map((b) => b.outcome), ['served'], 'one batch: the GET')
+    }
+  })
+})
+
 describe('batches and cursor', () => {
   test('2,500 contacts come out as 1000, 1000, 500, then [], each exactly once, X-Remaining counting down', async (t) => {
     const { app } = await buildTestApp(t)
@@ -89,7 +116,8 @@ describe('batches and cursor', () => {
     // A poll releases what its batch needs: browsing reads the released records, whatever the cursor.
     const browse = await poll(app, 'contatos', '?after=0&limit=10')
     assert.deepEqual(ids(browse.body), ids(first.body))
-    assert.equal(browse.headers['x-cursor'], first.headers['x-remaining'] === '3' ? '2' : 'unexpected', 'the cursor sits after the first batch')
+    assert.equal(first.headers['x-remaining'], '3')
+    assert.equal(browse.headers['x-cursor'], '2', 'the cursor sits after the first batch')
     const page = await poll(app, 'contatos', '?after=0&limit=1')
     assert.deepEqual(ids(page.body), ids(first.body).slice(0, 1))
     const second = await poll(app, 'contatos')

@@ -1,13 +1,11 @@
 /** The repository's Caddyfile run by Debian's caddy in front of a real bridge on loopback, with Caddy's internal CA. */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Agent, request } from 'undici'
-import { applicationEvent, buildTestApp, CONSOLE_PASSWORD, FEED_TOKEN, person, SECRET, tempDir } from '../helper.js'
+import { applicationEvent, buildTestApp, CONSOLE_PASSWORD, FEED_TOKEN, freePort, person, SECRET, tempDir } from '../helper.js'
+import { spawnHermetic } from '../processes.js'
 import { systemProgram } from '../system-tools.js'
 
 const caddy = systemProgram('caddy', ['/usr/bin/caddy', '/usr/local/bin/caddy'], 'caddy')
@@ -15,14 +13,6 @@ const CADDYFILE = new URL('../../Caddyfile', import.meta.url).pathname
 /** Gupy as Caddy sees it, another caller, and Caddy itself as the bridge sees it: three loopback addresses. */
 const GUPY = '127.0.0.2'
 const STRANGER = '127.0.0.3'
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
 
 /** Starts caddy with test-only global options in front of the repository's Caddyfile; stopped after the test. */
 async function startCaddy (t: TestContext, program: string, upstream: string) {
@@ -43,18 +33,12 @@ async function startCaddy (t: TestContext, program: string, upstream: string) {
 }
 import ${CADDYFILE}
 `)
-  const child = spawn(program, ['run', '--config', config, '--adapter', 'caddyfile'], {
-    env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, BRIDGE_DOMAIN: 'localhost', BRIDGE_UPSTREAM: upstream },
-    stdio: ['ignore', 'ignore', 'pipe']
+  const proc = spawnHermetic(t, program, ['run', '--config', config, '--adapter', 'caddyfile'], {
+    cwd: dir,
+    env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, BRIDGE_DOMAIN: 'localhost', BRIDGE_UPSTREAM: upstream }
   })
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => { stderr += chunk })
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    }
-  })
+  const { child } = proc
+  t.after(async () => { await proc.stop('SIGTERM') })
   const root = join(dir, 'data', 'pki', 'authorities', 'local', 'root.crt')
   const agent = (localAddress: string) => new Agent({
     localAddress,
@@ -70,14 +54,14 @@ import ${CADDYFILE}
   const base = `https://localhost:${httpsPort}`
   // Ready once its CA exists and it answers over TLS (it issues the certificate at start-up).
   for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`caddy exited ${child.exitCode}:\n${stderr}`)
+    if (child.exitCode !== null) throw new Error(`caddy exited ${child.exitCode}:\n${proc.stderr()}`)
     if (existsSync(root)) {
       try {
         const res = await request(`${base}/`, { dispatcher: agent(GUPY) })
         await res.body.dump()
         break
       } catch (err) {
-        if (attempt > 300) throw new Error(`caddy does not answer over TLS: ${String(err)}\n${stderr}`)
+        if (attempt > 300) throw new Error(`caddy does not answer over TLS: ${String(err)}\n${proc.stderr()}`)
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -95,7 +79,7 @@ describe('TLS front (Caddy)', { skip: 'skip' in caddy ? caddy.skip : false }, ()
     const fromStranger = agent(STRANGER)
     t.after(() => Promise.all([fromGupy.close(), fromStranger.close()]))
 
-    const call = async (dispatcher: Agent, path: string, opts: { method?: 'GET' | 'POST', headers?: Record<string, string>, body?: string } = {}) => {
+    const call = async (dispatcher: Agent, path: string, opts: { method?: 'GET' | 'HEAD' | 'POST', headers?: Record<string, string>, body?: string } = {}) => {
       const res = await request(`${base}${path}`, { dispatcher, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body })
       return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
     }
@@ -103,10 +87,14 @@ describe('TLS front (Caddy)', { skip: 'skip' in caddy ? caddy.skip : false }, ()
     const webhook = (dispatcher: Agent, headers: Record<string, string> = {}) =>
       call(dispatcher, '/webhooks/gupy', { method: 'POST', body: delivery, headers: { authorization: `Bearer ${SECRET}`, ...headers } })
 
-    // A webhook and a feed poll over HTTPS.
+    // A webhook and a feed poll over HTTPS; a HEAD first (Caddy passes it on) hands out nothing.
     const accepted = await webhook(fromGupy)
     assert.equal(accepted.status, 200, accepted.text)
     assert.equal(JSON.parse(accepted.text).status, 'accepted')
+    const head = await call(fromGupy, '/rubeus/contatos', { method: 'HEAD', headers: { authorization: `Bearer ${FEED_TOKEN}` } })
+    assert.equal(head.status, 200)
+    assert.equal(head.headers['x-batch-id'], undefined)
+    assert.equal(head.headers['x-remaining'], '1')
     const feed = await call(fromGupy, '/rubeus/contatos', { headers: { authorization: `Bearer ${FEED_TOKEN}` } })
     assert.equal(feed.status, 200)
     assert.equal(JSON.parse(feed.text).length, 1)
