@@ -50,6 +50,7 @@ function gupyWork (config: Config) {
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
     reconcileMinutes: config.GUPY_RECONCILE_MINUTES,
     watchMinutes: config.GUPY_WATCH_MINUTES,
     repair: config.GUPY_WEBHOOK_REPAIR,

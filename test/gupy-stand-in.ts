@@ -1,10 +1,26 @@
-/** A stand-in for Gupy's API over a real socket: jobs, their applications in pages, subscriptions, chosen failures. */
+/**
+ * A stand-in for Gupy's API over a real socket: jobs, their applications in pages, subscriptions,
+ * chosen failures, and a Gupy that misbehaves (pages without end, answers that trickle, HTML, …).
+ */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { TestContext } from 'node:test'
 import { fixture, validCpf } from './helper.js'
 
 export const GUPY_TOKEN = 'gupy-api-token-0123456789'
+
+/**
+ * How a listing misbehaves:
+ * - `repeat`: every page is page 1, and Gupy says there are a million pages (and no totalResults);
+ * - `endless`: fresh full pages without end, each saying one more page follows (and the real totalResults);
+ * - `no-totals`: the right pages, without totalPages or totalResults;
+ * - `trickle`: the right answer, one byte every 100 ms;
+ * - `html`: an HTML error page with status 200;
+ * - `truncated`: the first half of the right answer;
+ * - `huge`: a 20 MB JSON answer, streamed without a length;
+ * - `null-items`: the right page with a `null` among its items.
+ */
+export type Misbehaviour = 'repeat' | 'endless' | 'no-totals' | 'trickle' | 'html' | 'truncated' | 'huge' | 'null-items'
 
 export interface StandInJob {
   id: number
@@ -13,6 +29,8 @@ export interface StandInJob {
   shape?: 'bare' | 'paged'
   /** Answers 404 (the job is gone). */
   gone?: boolean
+  /** How its applications listing misbehaves. */
+  misbehave?: Misbehaviour | undefined
   applications: Array<Record<string, unknown>>
 }
 
@@ -21,7 +39,9 @@ export interface Sub { id: string, action: string, status: string, postbackUrl: 
 export interface StandInOptions {
   jobs?: StandInJob[]
   /** Answers to give instead of the real one, in order, one per request (then normal service). */
-  failures?: Array<{ status: number, headers?: Record<string, string> }>
+  failures?: Array<{ status: number, headers?: Record<string, string>, body?: string }>
+  /** How the job list misbehaves. */
+  misbehave?: Misbehaviour | undefined
   /** Requests after this many are never answered (a Gupy that hangs, for crash tests). */
   stallAfter?: number
   token?: string
@@ -46,6 +66,8 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   const jobs = opts.jobs ?? []
   const subs: Sub[] = []
   const calls: string[] = []
+  /** Bytes of the `huge` answers written before the client stopped reading. */
+  const written: number[] = []
   const failures = [...(opts.failures ?? [])]
   let next = 1
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -59,21 +81,64 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
     }
     if (req.headers.authorization !== `Bearer ${opts.token ?? GUPY_TOKEN}`) return send(401, { message: 'Unauthorized' })
     const failure = failures.shift()
-    if (failure !== undefined) return send(failure.status, { message: 'stand-in failure' }, failure.headers)
+    if (failure !== undefined) {
+      res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers })
+      return res.end(failure.body ?? JSON.stringify({ message: 'stand-in failure' }))
+    }
     const page = Number(url.searchParams.get('page') ?? 1)
     const perPage = Math.min(100, Number(url.searchParams.get('perPage') ?? 10))
     const paged = (all: unknown[]) => ({ results: all.slice((page - 1) * perPage, page * perPage), totalResults: all.length, page, totalPages: Math.max(1, Math.ceil(all.length / perPage)) })
+    /** The listing `all`, as `how` misbehaves (`fresh(i)` makes the i-th item of a page without end). */
+    const list = async (all: unknown[], how: Misbehaviour | undefined, fresh: (i: number) => unknown) => {
+      if (how === undefined) return send(200, paged(all))
+      if (how === 'repeat') return send(200, { results: all.slice(0, perPage), page: 1, totalPages: 1_000_000 })
+      if (how === 'endless') return send(200, { results: Array.from({ length: perPage }, (_, i) => fresh((page - 1) * perPage + i)), totalResults: all.length, page, totalPages: page + 1 })
+      if (how === 'no-totals') return send(200, { results: paged(all).results })
+      if (how === 'null-items') return send(200, { ...paged(all), results: [...paged(all).results, null] })
+      if (how === 'html') {
+        return res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><body><h1>Manutenção</h1><p>${'x'.repeat(2000)}</p></body></html>`)
+      }
+      const text = JSON.stringify(paged(all))
+      if (how === 'truncated') return res.writeHead(200, { 'content-type': 'application/json' }).end(text.slice(0, Math.floor(text.length / 2)))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      if (how === 'trickle') {
+        for (const byte of text) {
+          if (res.destroyed) return
+          res.write(byte)
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        return res.end()
+      }
+      // huge: 20 MB of one long string inside valid JSON, written as fast as the client reads it.
+      const chunk = 'x'.repeat(65_536)
+      let sent = 0
+      written.push(0)
+      res.write('{"results":[],"padding":"')
+      while (sent < 20_000_000 && !res.destroyed) {
+        sent += chunk.length
+        written[written.length - 1] = sent
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const go = () => { res.off('drain', go).off('close', go); resolve() }
+            res.on('drain', go).on('close', go)
+          })
+        }
+      }
+      if (!res.destroyed) res.end('"}')
+    }
     if (req.method === 'GET' && url.pathname === '/api/v1/jobs') {
       const status = url.searchParams.get('status')
-      return send(200, paged(jobs.filter((j) => !j.gone && (status === null || status === 'published')).map(({ id, name }) => ({ id, name, status: 'published' }))))
+      const listed = jobs.filter((j) => !j.gone && (status === null || status === 'published')).map(({ id, name }) => ({ id, name, status: 'published' }))
+      return list(listed, opts.misbehave, (i) => ({ id: 900_000 + i, name: `Vaga sem fim ${i}`, status: 'published' }))
     }
     const m = /^\/api\/v1\/jobs\/(\d+)\/applications$/.exec(url.pathname)
     if (req.method === 'GET' && m !== null) {
       const job = jobs.find((j) => String(j.id) === m[1])
       if (job === undefined || job.gone === true) return send(404, { message: 'Job not found' })
       const status = url.searchParams.get('status')
-      const list = job.applications.filter((a) => status === null || a.status === status)
-      return send(200, job.shape === 'bare' ? list : paged(list))
+      const matching = job.applications.filter((a) => status === null || a.status === status)
+      if (job.shape === 'bare') return send(200, matching)
+      return list(matching, job.misbehave, (i) => restApplication(900_000 + i, job, status === null ? {} : { status, endedAt: '2026-10-20T15:00:00.000Z' }))
     }
     if (req.method === 'GET' && url.pathname === '/api/v1/webhooks') return send(200, subs)
     if (req.method === 'POST' && url.pathname === '/api/v1/webhooks') {
@@ -94,5 +159,5 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   await once(server, 'listening')
   t.after(() => { server.closeAllConnections(); server.close() })
   const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, failures }
+  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, failures, written }
 }

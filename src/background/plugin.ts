@@ -28,6 +28,8 @@ export interface GupyWorkOptions {
   baseUrl: string
   token: string
   requestsPerMinute: number
+  /** The whole-answer deadline of each request (GUPY_API_TIMEOUT_SECONDS). */
+  timeoutMs: number
   /** undici's global dispatcher unless given (tests: a stand-in's). */
   dispatcher?: Dispatcher | undefined
   /** 0: off. */
@@ -121,7 +123,9 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   const running = new Set<Promise<Run>>()
   if (opts.gupy !== undefined) {
     const g = opts.gupy
-    const api = createGupyApi({ baseUrl: g.baseUrl, token: g.token, dispatcher: g.dispatcher, requestsPerMinute: g.requestsPerMinute, signal: aborter.signal })
+    const api = createGupyApi({
+      baseUrl: g.baseUrl, token: g.token, dispatcher: g.dispatcher, requestsPerMinute: g.requestsPerMinute, timeoutMs: g.timeoutMs, signal: aborter.signal
+    })
 
     /** A run: logged and kept for `status` whatever happens; a failure waits for the next interval. */
     const runner = (kind: RunKind, work: (api: GupyApi) => Promise<Record<string, unknown>>) => {
@@ -159,7 +163,7 @@ export default fp<BackgroundOptions>(async (app, opts) => {
 
     if (g.reconcileMinutes > 0) {
       gupyWork.reconcile = runner('reconcile', async (client) => {
-        const summary = await reconcile({ api: client, store })
+        const summary = await reconcile({ api: client, store, onLeftOut: (message) => app.log.warn({ kind: 'reconcile' }, `Gupy: ${message}`) })
         for (const [status, n] of Object.entries(summary.outcomes)) metrics.outcomesFound.inc({ status }, n)
         mapSoon(0)
         return { ...summary }

@@ -1,6 +1,7 @@
 /** `import`: applications from before the bridge, from Gupy's API into the contacts feed, with progress. */
 import { safeReason } from '../gupy/api.js'
 import { importApplications, type ImportProgress } from '../gupy/import.js'
+import { leftOut } from '../gupy/rest.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { createRepositories } from '../store/repositories.js'
@@ -58,6 +59,7 @@ export const importCommand: Command = {
             await pause()
             for (let n = mapper.step(100); n > 0; n = mapper.step(100)) await pause()
           },
+          onLeftOut: (message) => { ctx.err(`Gupy: ${message}\n`) },
           onProgress: (p) => {
             if (Date.now() - shownAt < 1000 && p.jobsDone < p.jobs) return
             shownAt = Date.now()
@@ -67,8 +69,10 @@ export const importCommand: Command = {
         if (!dryRun) store.gupy.saveRun({ kind: 'import', startedAt, finishedAt: Date.now(), ok: true, summary: { ...summary } })
         const resumed = summary.jobsResumed > 0 ? ` (${summary.jobsResumed} finished by the interrupted run, skipped)` : ''
         const gone = summary.jobsGone > 0 ? `; ${summary.jobsGone} jobs no longer in Gupy` : ''
+        const left = leftOut(summary.skipped, summary.cut)
         out(`${dryRun ? 'dry run: ' : ''}jobs: ${summary.jobs}${resumed}${gone}; applications: ${summary.applications}; ` +
           `${dryRun ? 'would add' : 'added'}: ${summary.added}; pages: ${summary.pages}; API calls: ${summary.calls}; time: ${(summary.ms / 1000).toFixed(1)} s\n`)
+        if (left !== '') out(`left out: ${left}\n`)
         return 0
       } catch (err) {
         if (!dryRun) store.gupy.saveRun({ kind: 'import', startedAt, finishedAt: Date.now(), ok: false, summary: {}, error: safeReason(err) })

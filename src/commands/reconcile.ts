@@ -1,6 +1,7 @@
 /** `reconcile`: one reconciliation run now (outcomes Gupy never posts), mapped and summarised. */
 import { reconcile as runReconciliation, type ReconcileSummary } from '../gupy/reconcile.js'
 import { safeReason } from '../gupy/api.js'
+import { leftOut } from '../gupy/rest.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { createRepositories } from '../store/repositories.js'
@@ -10,9 +11,10 @@ import { apiFailure, gupyClient } from './webhooks.js'
 export const API_PERMISSIONS = 'the permissions for listing jobs and listing applications'
 
 export function reconcileSummaryLine (s: ReconcileSummary): string {
+  const left = leftOut(s.skipped, s.cut)
   return `jobs asked: ${s.jobs}${s.jobsGone > 0 ? ` (${s.jobsGone} no longer in Gupy)` : ''}; applications seen: ${s.applications}; ` +
     `outcomes found: ${s.outcomes.reproved + s.outcomes.give_up} (reproved ${s.outcomes.reproved}, give_up ${s.outcomes.give_up}); ` +
-    `API calls: ${s.calls}; time: ${(s.ms / 1000).toFixed(1)} s`
+    `API calls: ${s.calls}; time: ${(s.ms / 1000).toFixed(1)} s${left === '' ? '' : `\nleft out: ${left}`}`
 }
 
 export const reconcile: Command = {
@@ -33,7 +35,8 @@ export const reconcile: Command = {
         const summary = await runReconciliation({
           api,
           store,
-          onJob: (done, total) => { if (done % 10 === 0 || done === total) out(`  jobs ${done} / ${total}\n`) }
+          onJob: (done, total) => { if (done % 10 === 0 || done === total) out(`  jobs ${done} / ${total}\n`) },
+          onLeftOut: (message) => { ctx.err(`Gupy: ${message}\n`) }
         })
         createMapper(store, { mapping, timeZone: config.TIMEZONE, extras: { baseLegal: config.RUBEUS_BASE_LEGAL, origem: config.RUBEUS_ORIGEM } }).catchUp()
         store.gupy.saveRun({ kind: 'reconcile', startedAt, finishedAt: Date.now(), ok: true, summary: { ...summary } })

@@ -1,6 +1,7 @@
 /** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { leftOut } from '../gupy/rest.js'
 import { damagedReport, statusReport, type RunReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
 import { isDamage, sqliteCode } from '../store/sqlite.js'
@@ -24,11 +25,13 @@ function gupyLine (run: RunReport | null): string {
     return `checked ${when}: ` + (s.subscriptions as Array<{ action: string, state: string, repair: string, up: boolean }>)
       .map((x) => `${x.action} ${x.state}${x.repair !== 'none' ? ` (repair: ${x.repair})` : ''}${x.up ? '' : ' DOWN'}`).join(', ')
   }
+  const left = leftOut(s.skipped, s.cut)
+  const also = left === '' ? '' : `; ${left}`
   if (typeof s.outcomes === 'object' && s.outcomes !== null) {
     const o = s.outcomes as Record<string, number>
-    return `ran ${when}: ${String(s.jobs)} jobs asked, ${String(s.applications)} applications seen, ${(o.reproved ?? 0) + (o.give_up ?? 0)} outcomes found, ${String(s.calls)} API calls`
+    return `ran ${when}: ${String(s.jobs)} jobs asked, ${String(s.applications)} applications seen, ${(o.reproved ?? 0) + (o.give_up ?? 0)} outcomes found, ${String(s.calls)} API calls${also}`
   }
-  return `ran ${when}: ${String(s.jobs)} jobs, ${String(s.applications)} applications, ${String(s.added)} added`
+  return `ran ${when}: ${String(s.jobs)} jobs, ${String(s.applications)} applications, ${String(s.added)} added${also}`
 }
 
 export const status: Command = {

@@ -26,6 +26,7 @@ export function gupyClient (config: Config, ctx: Context, permissions = 'the web
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
+    timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
     onWait: (ms, reason) => {
       ctx.err(reason.startsWith('rate limit') ? `Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n` : `Gupy: ${reason}; retrying in ${Math.ceil(ms / 1000)} s\n`)
     }

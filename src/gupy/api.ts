@@ -1,9 +1,13 @@
 /**
  * Gupy's API: authenticated JSON calls paced under its rate limit, that wait out a 429, retry
- * 5xx answers and time-outs with backoff, and its paged listings.
+ * 5xx answers and time-outs with backoff, and its paged listings. What Gupy answers is checked,
+ * never trusted: each answer has a deadline for the whole of it and a size limit, paging is bounded,
+ * and an answer that is not the JSON expected fails with one line saying what came back.
  */
+import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
+import { maskPersonalData } from '../personal-data.js'
 
 /** Longest wait for Gupy's rate limit before retrying. */
 export const MAX_WAIT_MS = 120_000
@@ -15,6 +19,12 @@ export const PER_PAGE = 100
 export const REQUESTS_PER_MINUTE = 800
 /** First backoff after a 5xx or a time-out; doubled at each further attempt. */
 export const BACKOFF_MS = 1000
+/** Seconds an answer may take, headers and body together, by default (GUPY_API_TIMEOUT_SECONDS). */
+export const TIMEOUT_SECONDS = 30
+/** The largest answer read; reading stops there (the real pages of 100 applications are well under 1 MB). */
+export const MAX_ANSWER_BYTES = 10_000_000
+/** Pages of one listing at most (200,000 items): a listing that never ends is cut there. */
+export const MAX_PAGES = 2000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -57,21 +67,40 @@ export interface GupyApiOptions {
   sleep?: (ms: number) => Promise<unknown>
   /** The clock rate-limit dates are read against; Date.now unless replaced (tests). */
   now?: () => number
-  /** Milliseconds to wait for the response's headers, then for its body; 30 s each by default. */
-  headersTimeout?: number
-  bodyTimeout?: number
+  /** Milliseconds the whole answer (headers and body) may take; TIMEOUT_SECONDS by default. */
+  timeoutMs?: number
+  /** Pages of one listing at most; MAX_PAGES unless replaced (tests). */
+  maxPages?: number
   /** Requests started per minute at most, evenly spaced; REQUESTS_PER_MINUTE by default, 0 unpaced. */
   requestsPerMinute?: number
   /** Aborts requests and waits (the service shutting down). */
   signal?: AbortSignal
 }
 
-/** One page of a listing, with what Gupy said about the whole list when it said it. */
+/**
+ * Why a listing was cut short of what Gupy's totals promised: a page repeated an earlier one, the
+ * pages went past the results Gupy announced, or the listing reached MAX_PAGES.
+ */
+export type CutReason = 'repeatedPage' | 'pastTotals' | 'pageCap'
+
+export const CUT_REASONS: Record<CutReason, string> = {
+  repeatedPage: 'a page repeated an earlier one',
+  pastTotals: 'the pages went past the results Gupy announced',
+  pageCap: `more than ${MAX_PAGES} pages`
+}
+
+export const noCuts = (): Record<CutReason, number> => ({ repeatedPage: 0, pastTotals: 0, pageCap: 0 })
+
+/**
+ * One page of a listing, with what Gupy said about the whole list when it said it. A listing cut
+ * short ends with a page without items that says why (`cut`).
+ */
 export interface Page<T> {
   items: T[]
   page: number
-  totalPages?: number
-  totalResults?: number
+  totalPages?: number | undefined
+  totalResults?: number | undefined
+  cut?: CutReason
 }
 
 export interface GupyApi {
@@ -92,13 +121,34 @@ export interface GupyApi {
   requests: () => number
 }
 
-/** Why Gupy refused a call, in words an operator can act on; never shows the token. */
+/**
+ * Why Gupy refused a call, in words an operator can act on: the start of what Gupy said, on one line,
+ * with personal data masked; never the token.
+ */
 export function explain (status: number, body: string): string {
   if (status === 401 || status === 403) {
     return `Gupy refused the token (${status}): check GUPY_API_TOKEN, and that the token has the webhook ` +
       'permissions (listing, creating and updating webhook configurations) and those for listing jobs and listing applications'
   }
-  return `Gupy answered ${status}: ${body.slice(0, 300)}`
+  if (looksLikeHtml(body)) return `Gupy answered ${status} with an HTML page`
+  const said = maskPersonalData(body)
+  return `Gupy answered ${status}${said === '' ? '' : `: ${said}`}`
+}
+
+const looksLikeHtml = (text: string) => /^\s*<(!doctype|html|head|body|\?xml|[a-z]+[\s>])/i.test(text)
+
+/** What came back instead of JSON, in a few words (never its content: it may hold personal data). */
+function notJson (text: string, bytes: number, contentType: string | undefined, parseError: unknown): string {
+  const type = contentType === undefined ? '' : `, ${contentType.replace(/[^\w/.+;=-]/g, '').slice(0, 60)}`
+  if (looksLikeHtml(text)) return `an HTML page (${bytes} bytes${type})`
+  if (/^\s*[[{]/.test(text)) {
+    // V8 says where parsing stopped: at the very end of the text, the text was cut short.
+    const said = (parseError as Error)?.message ?? ''
+    const at = /position (\d+)/.exec(said)
+    const truncated = /end of (json )?input/i.test(said) || (at !== null && Number(at[1]) >= text.trimEnd().length)
+    return `${truncated ? 'truncated' : 'broken'} JSON (${bytes} bytes${type})`
+  }
+  return `text that is not JSON (${bytes} bytes${type})`
 }
 
 /**
@@ -141,6 +191,8 @@ function withQuery (path: string, query: Query): string {
 /** Failures worth another attempt: the connection or Gupy timed out or dropped it (not a refusal). */
 const TRANSIENT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET',
   'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])
+/** undici's own time-outs: the same thing as the deadline, said the same way. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 function transientCode (err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code
@@ -150,6 +202,14 @@ function transientCode (err: unknown): string | undefined {
 /** A creation is not retried after a 5xx or a time-out: Gupy may have made it. */
 const retriable = (method: Method) => method !== 'POST' && method !== 'PATCH'
 
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The whole-answer deadline passed. */
+class Late extends Error {}
+
+/** An answer read whole, within its deadline and the size limit. */
+interface Answer { status: number, headers: Record<string, string | string[] | undefined>, text: string, bytes: number }
+
 export function createGupyApi (options: GupyApiOptions): GupyApi {
   const base = options.baseUrl.replace(/\/+$/, '')
   const { token, dispatcher, onWait, signal } = options
@@ -157,6 +217,8 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
   const now = options.now ?? Date.now
   const perMinute = options.requestsPerMinute ?? REQUESTS_PER_MINUTE
   const spacingMs = perMinute > 0 ? 60_000 / perMinute : 0
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_SECONDS * 1000
+  const maxPages = options.maxPages ?? MAX_PAGES
   // A body that echoes the request must not show the token either (a very short one is left alone).
   const redact = (text: string) => token.length >= 8 ? text.replaceAll(token, '<GUPY_API_TOKEN>') : text
   let made = 0
@@ -170,74 +232,147 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
     if (slot > at) await sleep(slot - at)
   }
 
+  /**
+   * One request and its whole answer within `timeoutMs` (undici's own time-outs only limit the
+   * silence between two chunks, so an answer that trickles in would never end), counting the bytes
+   * as they come and stopping past MAX_ANSWER_BYTES. Throws Late when the deadline passed.
+   */
+  async function receive (method: Method, path: string, body: unknown): Promise<Answer> {
+    const aborter = new AbortController()
+    let late = false
+    const deadline = setTimeout(() => { late = true; aborter.abort() }, timeoutMs)
+    const stop = () => aborter.abort(signal?.reason)
+    signal?.addEventListener('abort', stop, { once: true })
+    try {
+      const res = await request(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // A backstop only: the deadline comes first.
+        headersTimeout: timeoutMs + 1000,
+        bodyTimeout: timeoutMs + 1000,
+        signal: aborter.signal,
+        ...(dispatcher === undefined ? {} : { dispatcher })
+      })
+      const tooLarge = () => {
+        res.body.destroy()
+        return new GupyApiError(`Gupy's answer to ${method} ${path} is larger than ${MAX_ANSWER_BYTES / 1_000_000} MB; it was not read further`, res.statusCode)
+      }
+      if (Number(res.headers['content-length']) > MAX_ANSWER_BYTES) throw tooLarge()
+      const chunks: Buffer[] = []
+      let bytes = 0
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length
+        if (bytes > MAX_ANSWER_BYTES) throw tooLarge()
+        chunks.push(chunk)
+      }
+      return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), bytes }
+    } catch (err) {
+      throw late && signal?.aborted !== true ? new Late() : err
+    } finally {
+      clearTimeout(deadline)
+      signal?.removeEventListener('abort', stop)
+    }
+  }
+
   /** The call, with its status: a listing's unknown shape is reported with the status it came with. */
   async function exchange (method: Method, path: string, body?: unknown): Promise<{ status: number, value: unknown }> {
     for (let attempt = 1; ; attempt++) {
       await paced()
       made++
-      let res
-      let text
+      let res: Answer
       try {
-        res = await request(base + path, {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headersTimeout: options.headersTimeout ?? 30_000,
-          bodyTimeout: options.bodyTimeout ?? 30_000,
-          ...(signal === undefined ? {} : { signal }),
-          ...(dispatcher === undefined ? {} : { dispatcher })
-        })
-        text = await res.body.text()
+        res = await receive(method, path, body)
       } catch (err) {
+        if (err instanceof GupyApiError || signal?.aborted === true) throw err
         const code = transientCode(err)
-        if (code === undefined || signal?.aborted === true) throw err
-        if (attempt >= ATTEMPTS || !retriable(method)) throw new GupyApiError(`Gupy could not be reached (${code}) on ${method} ${path} after ${attempt} attempt(s)`, 0)
+        const late = err instanceof Late || (code !== undefined && TIMEOUT_CODES.has(code))
+        if (!late && code === undefined) throw err
+        const what = late ? `no whole answer within ${timeoutMs / 1000} s (GUPY_API_TIMEOUT_SECONDS)` : code!
+        if (attempt >= ATTEMPTS || !retriable(method)) {
+          throw new GupyApiError(late
+            ? `Gupy gave ${what} to ${method} ${path}, ${attempt} attempt(s)`
+            : `Gupy could not be reached (${what}) on ${method} ${path} after ${attempt} attempt(s)`, 0)
+        }
         const wait = BACKOFF_MS * 2 ** (attempt - 1)
-        onWait?.(wait, `${code} on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        onWait?.(wait, `${what} on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
         await sleep(wait)
         continue
       }
-      if (res.statusCode === 429 && attempt < ATTEMPTS) {
+      if (res.status === 429 && attempt < ATTEMPTS) {
         const wait = retryDelay(res.headers, now())
         onWait?.(wait, `rate limit (429) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
         await sleep(wait)
         continue
       }
-      if (res.statusCode >= 500 && attempt < ATTEMPTS && retriable(method)) {
+      if (res.status >= 500 && attempt < ATTEMPTS && retriable(method)) {
         const wait = BACKOFF_MS * 2 ** (attempt - 1)
-        onWait?.(wait, `server error (${res.statusCode}) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        onWait?.(wait, `server error (${res.status}) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
         await sleep(wait)
         continue
       }
-      if (res.statusCode >= 300) throw new GupyApiError(explain(res.statusCode, redact(text)), res.statusCode)
-      return { status: res.statusCode, value: text === '' ? undefined : JSON.parse(text) }
+      if (res.status >= 300) throw new GupyApiError(explain(res.status, redact(res.text)), res.status)
+      if (res.text.trim() === '') return { status: res.status, value: undefined }
+      try {
+        return { status: res.status, value: JSON.parse(res.text) }
+      } catch (err) {
+        const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined
+        throw new GupyApiError(`Gupy answered ${method} ${path} with ${notJson(res.text, res.bytes, contentType, err)}, not the JSON expected`, res.status)
+      }
     }
   }
 
   const call = async (method: Method, path: string, body?: unknown): Promise<unknown> => (await exchange(method, path, body)).value
 
-  const count = (value: unknown) => value == null || !Number.isFinite(Number(value)) ? undefined : Number(value)
+  const count = (value: unknown) => value == null || value === '' || !Number.isFinite(Number(value)) ? undefined : Number(value)
 
+  /**
+   * A bare array is the whole list. Otherwise pages from 1, until `totalPages`, an empty page, a short
+   * page when Gupy gives no totals, or as many items as `totalResults` said; a page that repeats an
+   * earlier one, more items than announced, or MAX_PAGES pages end the walk with a `cut` page.
+   */
   async function * listPages<T> (path: string, query: Query = {}, what: string = path): AsyncGenerator<Page<T>, void, undefined> {
+    const seen = new Set<string>()
+    let items = 0
     for (let page = 1; ; page++) {
       const { status, value: body } = await exchange('GET', withQuery(path, { ...query, perPage: PER_PAGE, page }))
+      const paged = (isObject(body) ? body : {}) as { results?: unknown, data?: unknown, totalPages?: unknown, totalResults?: unknown }
+      const list = Array.isArray(body) ? body : paged.results ?? paged.data
+      if (!Array.isArray(list)) throw new GupyApiError(`Gupy answered the ${what} list in an unknown shape`, status)
+      const odd = list.filter((item) => !isObject(item)).length
+      if (odd > 0) throw new GupyApiError(`Gupy answered page ${page} of the ${what} list with ${odd} item(s) that are not objects (null, a number, a list)`, status)
       if (Array.isArray(body)) {
-        yield { items: body as T[], page, totalPages: 1, totalResults: body.length }
+        yield { items: list as T[], page, totalPages: 1, totalResults: list.length }
         return
       }
-      const paged = (typeof body === 'object' && body !== null ? body : {}) as { results?: unknown, data?: unknown, totalPages?: unknown, totalResults?: unknown }
-      const items = paged.results ?? paged.data
-      if (!Array.isArray(items)) throw new GupyApiError(`Gupy answered the ${what} list in an unknown shape`, status)
+      if (list.length === 0) return
+      const fingerprint = createHash('sha256').update(JSON.stringify(list)).digest('base64')
+      if (seen.has(fingerprint)) {
+        yield { items: [], page, cut: 'repeatedPage' }
+        return
+      }
+      seen.add(fingerprint)
+      items += list.length
       const totalPages = count(paged.totalPages)
-      if (items.length > 0) yield { items: items as T[], page, totalPages, totalResults: count(paged.totalResults) }
-      if (totalPages === undefined || page >= totalPages || items.length === 0) return
+      const totalResults = count(paged.totalResults)
+      yield { items: list as T[], page, totalPages, totalResults }
+      if (totalResults !== undefined && items > totalResults) {
+        yield { items: [], page, cut: 'pastTotals' }
+        return
+      }
+      if (totalPages !== undefined && page >= totalPages) return
+      if (totalResults !== undefined && items === totalResults) return
+      if (totalPages === undefined && totalResults === undefined && list.length < PER_PAGE) return
+      if (page >= maxPages) {
+        yield { items: [], page, cut: 'pageCap' }
+        return
+      }
     }
   }
 
   async function * pages<T> (path: string, query: Query = {}, what: string = path): AsyncGenerator<T[], void, undefined> {
-    for await (const page of listPages<T>(path, query, what)) yield page.items
+    for await (const page of listPages<T>(path, query, what)) if (page.cut === undefined) yield page.items
   }
-
   async function listAll<T> (path: string, query?: Query, what?: string): Promise<T[]> {
     const all: T[] = []
     for await (const items of pages<T>(path, query, what)) all.push(...items)

@@ -4,8 +4,8 @@
  * becomes one stored delivery `gupy-api:<applicationId>:<status>`, mapped like any other.
  */
 import { OUTCOME_STATUSES, type OutcomeStatus } from './events.js'
-import { GupyApiError, type GupyApi } from './api.js'
-import { apiDelivery, type RestApplication } from './rest.js'
+import { CUT_REASONS, GupyApiError, noCuts, type CutReason, type GupyApi } from './api.js'
+import { apiDelivery, applicationId, noSkips, type RestApplication, type SkipReason } from './rest.js'
 import type { Repositories } from '../store/repositories.js'
 import { isBusy } from '../store/sqlite.js'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -18,6 +18,10 @@ export interface ReconcileSummary {
   applications: number
   /** New outcome deliveries stored, per status. */
   outcomes: Record<OutcomeStatus, number>
+  /** Applications listed but not usable, by reason: never stored, never collapsed with another. */
+  skipped: Record<SkipReason, number>
+  /** Listings cut short because Gupy's pages misbehaved, by reason. */
+  cut: Record<CutReason, number>
   /** HTTP requests made (retries included). */
   calls: number
   ms: number
@@ -29,6 +33,8 @@ export interface ReconcileOptions {
   now?: () => number
   /** Told after each job. */
   onJob?: (done: number, total: number) => void
+  /** Told when a listing is cut short, in one line (no personal data). */
+  onLeftOut?: (message: string) => void
 }
 
 /**
@@ -48,20 +54,31 @@ async function whenFree (write: () => void): Promise<void> {
 
 export const applicationsPath = (jobId: string) => `/api/v1/jobs/${encodeURIComponent(jobId)}/applications`
 
-export async function reconcile ({ api, store, now = Date.now, onJob }: ReconcileOptions): Promise<ReconcileSummary> {
+export async function reconcile ({ api, store, now = Date.now, onJob, onLeftOut }: ReconcileOptions): Promise<ReconcileSummary> {
   const started = now()
   const callsBefore = api.requests()
   const { db, inbox, gupy } = store
-  const summary: ReconcileSummary = { jobs: 0, jobsGone: 0, applications: 0, outcomes: { reproved: 0, give_up: 0 }, calls: 0, ms: 0 }
+  const summary: ReconcileSummary = {
+    jobs: 0, jobsGone: 0, applications: 0, outcomes: { reproved: 0, give_up: 0 }, skipped: noSkips(), cut: noCuts(), calls: 0, ms: 0
+  }
 
   /** One page in one transaction: the delivery and the application's end go together, or neither. */
   const storePage = db.transaction((jobId: string, status: OutcomeStatus, items: RestApplication[], at: number) => {
     for (const application of items) {
-      const applicationId = String(application.id)
+      const id = applicationId(application.id)
+      if (id === undefined) {
+        summary.skipped.noId++
+        continue
+      }
       if (application.status !== undefined && application.status !== status) continue
-      if (!gupy.isOpen(applicationId)) continue // unknown to the bridge, or ended already
-      const outcome = inbox.record(apiDelivery('status', { ...application, status }, { id: jobId }, at))
-      gupy.end(applicationId, status)
+      if (!gupy.isOpen(id)) continue // unknown to the bridge, or ended already
+      const delivery = apiDelivery('status', { ...application, status }, { id: jobId }, at)
+      if (typeof delivery === 'string') {
+        summary.skipped[delivery]++ // asked again next time: the application stays open
+        continue
+      }
+      const outcome = inbox.record(delivery)
+      gupy.end(id, status)
       if (outcome === 'accepted') summary.outcomes[status]++
     }
   })
@@ -72,6 +89,11 @@ export async function reconcile ({ api, store, now = Date.now, onJob }: Reconcil
     try {
       for (const status of OUTCOME_STATUSES) {
         for await (const page of api.listPages<RestApplication>(applicationsPath(jobId), { status, fields: 'all' }, 'application')) {
+          if (page.cut !== undefined) {
+            summary.cut[page.cut]++
+            onLeftOut?.(`job ${jobId}'s ${status} applications: ${CUT_REASONS[page.cut]} (page ${page.page}); the listing was cut there`)
+            continue
+          }
           summary.applications += page.items.length
           await whenFree(() => storePage.immediate(jobId, status, page.items, now()))
         }

@@ -3,9 +3,10 @@
  * shaped like a webhook's `{ id, event, date, data: { job, application, candidate } }`, so that the
  * usual mapping, last-writer-wins, dedupe and feeds apply to them. What they carry is personal data.
  */
-import { parseEventDate } from './envelope.js'
+import { outsideDateWindow, parseEventDate } from './envelope.js'
 import { API_ID_PREFIX } from './events.js'
 import type { Delivery } from '../store/inbox.js'
+import { CUT_REASONS, type CutReason } from './api.js'
 
 /** A job as `GET /api/v1/jobs` lists it (only what the bridge reads). */
 export interface RestJob { id: number | string, name?: string, status?: string }
@@ -65,18 +66,61 @@ export function webhookData (application: RestApplication, job: RestJob): Record
 
 export type ApiDeliveryKind = 'status' | 'import'
 
+/** Why an application from the API is not stored: it has no id to key it by, or its date would break the order. */
+export type SkipReason = 'noId' | 'dateOutOfWindow'
+
+export const SKIP_REASONS: Record<SkipReason, string> = {
+  noId: 'without a usable id',
+  dateOutOfWindow: 'dated before 2000 or more than a day ahead'
+}
+
+export const noSkips = (): Record<SkipReason, number> => ({ noId: 0, dateOutOfWindow: 0 })
+
 /**
- * The delivery for an application found through the API:
+ * What a run against the API left out and why, for its summary line and `status`:
+ * `2 applications skipped (1 without a usable id, 1 dated …); 1 listing cut short (…)`; '' when nothing.
+ * Takes a stored summary as it is (older ones have neither count).
+ */
+export function leftOut (skipped: unknown, cut: unknown): string {
+  const parts: string[] = []
+  const describe = (counts: unknown, words: Record<string, string>, one: string, many: string) => {
+    const found = Object.entries(words)
+      .map(([key, text]) => [Number((counts as Record<string, unknown> | undefined)?.[key] ?? 0), text] as const)
+      .filter(([n]) => Number.isFinite(n) && n > 0)
+    const total = found.reduce((sum, [n]) => sum + n, 0)
+    if (total > 0) parts.push(`${total} ${total === 1 ? one : many} (${found.map(([n, text]) => `${n} ${text}`).join(', ')})`)
+  }
+  describe(skipped, SKIP_REASONS, 'application skipped', 'applications skipped')
+  describe(cut, CUT_REASONS as Record<CutReason, string>, 'listing cut short', 'listings cut short')
+  return parts.join('; ')
+}
+
+/**
+ * The application's id as the delivery id carries it: a positive integer, or a short token of letters,
+ * digits, `-` and `_`; undefined for anything else (missing, null, an object, a colon that would
+ * run into the id's next part).
+ */
+export function applicationId (value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? String(value) : undefined
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : undefined
+}
+
+/**
+ * The delivery for an application found through the API, or why it cannot be one:
  * - `status`: `gupy-api:<id>:<status>`, `application.status-changed`, dated by `endedAt` (else `updatedAt`, else `now`);
  * - `import`: `gupy-api:<id>:import`, `application.imported`, dated by `updatedAt` (else `createdAt`, else `now`).
+ * Dates are held to the window webhooks are held to: a date far ahead would win last-writer-wins for good.
  */
-export function apiDelivery (kind: ApiDeliveryKind, application: RestApplication, job: RestJob, now: number): Delivery {
+export function apiDelivery (kind: ApiDeliveryKind, application: RestApplication, job: RestJob, now: number): Delivery | SkipReason {
+  const id = applicationId(application.id)
+  if (id === undefined) return 'noId'
   const status = typeof application.status === 'string' && application.status !== '' ? application.status : 'unknown'
   const event = kind === 'status' ? 'application.status-changed' : 'application.imported'
   const date = kind === 'status'
     ? firstDate(application.endedAt, application.updatedAt) ?? now
     : firstDate(application.updatedAt, application.createdAt) ?? now
-  const eventId = `${API_ID_PREFIX}${String(application.id)}:${kind === 'status' ? status : 'import'}`
+  if (outsideDateWindow(date, now) !== undefined) return 'dateOutOfWindow'
+  const eventId = `${API_ID_PREFIX}${id}:${kind === 'status' ? status : 'import'}`
   const envelope = { id: eventId, event, date: new Date(date).toISOString(), data: webhookData(application, job) }
   return { eventId, event, eventDate: date, receivedAt: now, body: JSON.stringify(envelope) }
 }

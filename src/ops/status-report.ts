@@ -1,5 +1,6 @@
 /** The status report: what `status --json` prints and `GET /console/status.json` returns, built in one place. */
 import { readFileSync } from 'node:fs'
+import { leftOut } from '../gupy/rest.js'
 import { CONTACTS_FEED } from '../rubeus/contract.js'
 import type { DeliveryState } from '../store/inbox.js'
 import type { Purged } from '../store/retention.js'
@@ -45,6 +46,7 @@ function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'recon
   const problems = watch === null ? [] : watch.ok ? (subscriptions ?? []).filter((x) => !x.ok).map((x) => `${x.event}: ${x.problem ?? '?'}`) : [watch.error ?? 'failed']
   const counts = reconcile?.summary as { jobs?: number, applications?: number, calls?: number, outcomes?: Record<string, number> } | undefined
   const found = Object.values(counts?.outcomes ?? {}).reduce((a, b) => a + b, 0)
+  const left = reconcile === null ? '' : leftOut(reconcile.summary.skipped, reconcile.summary.cut)
   return {
     subscriptions,
     lastWatchdogCheck: watch === null ? null : { at: watch.at, ok: problems.length === 0, problems },
@@ -54,7 +56,8 @@ function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'recon
           at: reconcile.at,
           ok: reconcile.ok,
           summary: reconcile.ok
-            ? `${counts?.jobs ?? 0} jobs asked, ${counts?.applications ?? 0} applications seen, ${found} outcomes found, ${counts?.calls ?? 0} API calls`
+            ? `${counts?.jobs ?? 0} jobs asked, ${counts?.applications ?? 0} applications seen, ${found} outcomes found, ${counts?.calls ?? 0} API calls` +
+              (left === '' ? '' : `; ${left}`)
             : `failed: ${reconcile.error ?? 'unknown reason'}`
         },
     watch,

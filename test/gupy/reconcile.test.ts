@@ -2,7 +2,7 @@
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { GUPY_TOKEN, gupyStandIn, restApplication, type StandInJob } from '../gupy-stand-in.js'
-import { applicationEvent, buildTestApp, cli, logSink, person, poll, postDelivery, type TestApp } from '../helper.js'
+import { CONSOLE_PASSWORD, applicationEvent, buildTestApp, cli, logSink, person, poll, postDelivery, type TestApp } from '../helper.js'
 
 const JOB = { A: 1001, B: 1002, GONE: 1003, E: 1005 }
 const KNOWN: Array<[number, number]> = [[1, JOB.A], [2, JOB.A], [3, JOB.A], [240, JOB.A], [300, JOB.B], [301, JOB.B], [400, JOB.GONE], [600, JOB.E]]
@@ -28,8 +28,8 @@ function jobs (): StandInJob[] {
 }
 
 /** The service, with the webhooks of the known applications stored and mapped. */
-async function service (t: TestContext, gupyUrl: string, logs?: ReturnType<typeof logSink>): Promise<TestApp> {
-  const app = await buildTestApp(t, { GUPY_API_TOKEN: GUPY_TOKEN, GUPY_API_URL: gupyUrl, GUPY_RECONCILE_MINUTES: '10080' }, logs?.stream)
+async function service (t: TestContext, gupyUrl: string, logs?: ReturnType<typeof logSink>, env: Record<string, string> = {}): Promise<TestApp> {
+  const app = await buildTestApp(t, { GUPY_API_TOKEN: GUPY_TOKEN, GUPY_API_URL: gupyUrl, GUPY_RECONCILE_MINUTES: '10080', ...env }, logs?.stream)
   for (const [n, job] of KNOWN) {
     const body = applicationEvent(person(n), { id: `created-${n}`, event: 'application.created', date: new Date('2026-09-01T12:00:00Z'), step: 'Cadastro', application: 50_000_000 + n })
     ;(body.data as { job: { id: number } }).job.id = job
@@ -51,7 +51,14 @@ describe('reconciliation', () => {
     const run = await app.gupyWork.reconcile!()
     assert.equal(run.ok, true, run.error)
     assert.deepEqual({ ...run.summary, calls: undefined, ms: undefined }, {
-      jobs: 4, jobsGone: 1, applications: 142 + 1 + 1 + 1, outcomes: { reproved: 3, give_up: 2 }, calls: undefined, ms: undefined
+      jobs: 4,
+      jobsGone: 1,
+      applications: 142 + 1 + 1 + 1,
+      outcomes: { reproved: 3, give_up: 2 },
+      skipped: { noId: 0, dateOutOfWindow: 0 },
+      cut: { repeatedPage: 0, pastTotals: 0, pageCap: 0 },
+      calls: undefined,
+      ms: undefined
     })
     assert.equal(gupy.failures.length, 0, 'the 429 and the 500 were answered, and survived')
     assert.ok(gupy.calls.includes(`GET /api/v1/jobs/${JOB.A}/applications?status=reproved p2`), 'the second page of reproved applications was read')
@@ -112,5 +119,51 @@ describe('reconciliation', () => {
     const more = applicationEvent(person(9), { id: 'after-failure', event: 'application.created', date: new Date(), step: 'Cadastro' })
     assert.equal((await postDelivery(test.app, more)).json().status, 'accepted')
     assert.equal((await records(test.app, 'contatos')).length, KNOWN.length + 1)
+  })
+})
+
+describe('reconciliation against a Gupy that misbehaves', () => {
+  test('an answer that trickles ends the run at the deadline with its reason; a run asked for meanwhile joins it; the next run starts afresh', { timeout: 120_000 }, async (t) => {
+    const standInJobs = jobs()
+    const gupy = await gupyStandIn(t, { jobs: standInJobs })
+    const logs = logSink()
+    const test = await service(t, gupy.url, logs, { GUPY_API_TIMEOUT_SECONDS: '1' })
+    const jobA = standInJobs.find((j) => j.id === JOB.A)!
+    jobA.misbehave = 'trickle'
+
+    const stuck = test.app.gupyWork.reconcile!()
+    const joined = test.app.gupyWork.reconcile!()
+    assert.equal(joined, stuck, 'a run under way is joined, not doubled')
+    const run = await stuck
+    assert.equal(run.ok, false)
+    assert.equal(run.error, `Gupy gave no whole answer within 1 s (GUPY_API_TIMEOUT_SECONDS) to GET /api/v1/jobs/${JOB.A}/applications?status=reproved&fields=all&perPage=100&page=1, 5 attempt(s)`)
+    assert.match(logs.text(), /"reason":"Gupy gave no whole answer within 1 s/)
+    const failed = JSON.parse((await cli(['status', '--json'], { DATABASE_PATH: test.config.DATABASE_PATH })).stdout)
+    assert.equal(failed.gupy.reconcile.ok, false)
+    assert.equal(failed.gupy.lastReconciliation.summary, `failed: ${run.error!}`)
+
+    jobA.misbehave = undefined
+    const next = test.app.gupyWork.reconcile!()
+    assert.notEqual(next, stuck, 'a new run, not the finished one')
+    const done = await next
+    assert.equal(done.ok, true, done.error)
+    assert.deepEqual(done.summary.outcomes, { reproved: 3, give_up: 2 })
+  })
+
+  test('pages that repeat without end: the run ends, stores each outcome once, and the log, status and console say what was cut', { timeout: 60_000 }, async (t) => {
+    const standInJobs = jobs()
+    for (const job of standInJobs) job.misbehave = 'repeat'
+    const gupy = await gupyStandIn(t, { jobs: standInJobs })
+    const logs = logSink()
+    const test = await service(t, gupy.url, logs)
+    const run = await test.app.gupyWork.reconcile!()
+    assert.equal(run.ok, true, run.error)
+    // Job A's reproved listing repeats its first 100 (of 142): the outcomes on its first page are found.
+    assert.deepEqual(run.summary.outcomes, { reproved: 2, give_up: 2 })
+    assert.deepEqual(run.summary.cut, { repeatedPage: 3, pastTotals: 0, pageCap: 0 }, 'job A twice, job E once (its empty give_up list ends at once; job B answers bare lists)')
+    assert.ok(gupy.calls.length < 20, `${gupy.calls.length} requests`)
+    assert.match(logs.text(), /Gupy: job 1001's reproved applications: a page repeated an earlier one \(page 2\); the listing was cut there/)
+    const report = JSON.parse((await test.app.inject({ method: 'GET', url: '/console/status.json', headers: { authorization: `Basic ${Buffer.from(`operator:${CONSOLE_PASSWORD}`).toString('base64')}` } })).body)
+    assert.match(report.gupy.lastReconciliation.summary, /; 3 listings cut short \(3 a page repeated an earlier one\)$/)
   })
 })

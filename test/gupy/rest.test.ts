@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { candidateKeys, contactKey, contactValues } from '../../src/mapping/contact.js'
 import { feedsFor, renderEvent } from '../../src/mapping/event.js'
 import { DEFAULT_MAPPING } from '../../src/mapping/mapping-file.js'
-import { apiDelivery, type RestApplication } from '../../src/gupy/rest.js'
+import { apiDelivery as maybeDelivery, leftOut, type ApiDeliveryKind, type RestApplication, type RestJob } from '../../src/gupy/rest.js'
+import type { Delivery } from '../../src/store/inbox.js'
 import { fixture } from '../helper.js'
 
 const TZ = 'America/Sao_Paulo'
@@ -24,6 +25,13 @@ function webhookWith (candidate: Record<string, unknown>) {
   const gender = typeof candidate.gender === 'string' ? candidate.gender[0]!.toUpperCase() + candidate.gender.slice(1) : candidate.gender
   body.data.candidate = { ...candidate, gender }
   return body
+}
+
+/** The delivery an application makes; fails the test when it is skipped. */
+function apiDelivery (kind: ApiDeliveryKind, application: RestApplication, from: RestJob, now: number): Delivery {
+  const delivery = maybeDelivery(kind, application, from, now)
+  assert.ok(typeof delivery !== 'string', `skipped: ${String(delivery)}`)
+  return delivery
 }
 
 const envelopeOf = (application: RestApplication, kind: 'status' | 'import' = 'import') =>
@@ -113,5 +121,40 @@ describe('REST applications as deliveries', () => {
     const gaveUp = envelopeOf({ ...rafael!, status: 'give_up', disapprovalReason: undefined, currentStep: { id: 1, name: 'Contratação' } }, 'status')
     assert.deepEqual(feedsFor(gaveUp, DEFAULT_MAPPING).map((f) => f.name), ['desistencia'], 'a status feed ignores the excluded steps')
     assert.deepEqual(feedsFor(envelopeOf(rafael!, 'import'), DEFAULT_MAPPING), [], 'an import makes no event by default')
+  })
+})
+
+describe('applications the API answers badly are skipped by reason, never stored', () => {
+  const [fernanda] = page().results
+
+  test('an id that is missing, null, not a positive integer or a plain token is no id', () => {
+    for (const id of [undefined, null, '', 0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2, {}, [1], 'a:b', 'x'.repeat(65), 'undefined id']) {
+      for (const kind of ['status', 'import'] as const) {
+        assert.equal(maybeDelivery(kind, { ...fernanda!, id: id as number }, job, NOW), 'noId', `${kind} ${JSON.stringify(id)}`)
+      }
+    }
+    assert.equal(apiDelivery('import', { ...fernanda!, id: 'A1_b-2' }, job, NOW).eventId, 'gupy-api:A1_b-2:import')
+    assert.equal(apiDelivery('import', { ...fernanda!, id: '90000101' }, job, NOW).eventId, 'gupy-api:90000101:import')
+  })
+
+  test('dates are held to the webhooks\' window: before 2000 or more than a day ahead of now is skipped', () => {
+    const cases: Array<[Partial<RestApplication>, 'status' | 'import']> = [
+      [{ updatedAt: '9999-12-31T00:00:00Z' }, 'import'],
+      [{ updatedAt: null, createdAt: '1999-12-31T23:59:59Z' }, 'import'],
+      [{ updatedAt: new Date(NOW + 25 * 3_600_000).toISOString() }, 'import'],
+      [{ status: 'reproved', endedAt: '9999-01-01T00:00:00Z' }, 'status'],
+      [{ status: 'give_up', endedAt: null, updatedAt: '0100-01-01T00:00:00Z' }, 'status']
+    ]
+    for (const [change, kind] of cases) assert.equal(maybeDelivery(kind, { ...fernanda!, ...change }, job, NOW), 'dateOutOfWindow', JSON.stringify(change))
+    const soon = new Date(NOW + 23 * 3_600_000).toISOString()
+    assert.equal(apiDelivery('import', { ...fernanda!, updatedAt: soon }, job, NOW).eventDate, Date.parse(soon), 'a clock a few hours ahead is tolerated')
+  })
+
+  test('what was left out reads as one phrase, from a stored summary of any age', () => {
+    assert.equal(leftOut({ noId: 2, dateOutOfWindow: 1 }, { repeatedPage: 1, pastTotals: 0, pageCap: 0 }),
+      '3 applications skipped (2 without a usable id, 1 dated before 2000 or more than a day ahead); 1 listing cut short (1 a page repeated an earlier one)')
+    assert.equal(leftOut({ noId: 0, dateOutOfWindow: 1 }, undefined), '1 application skipped (1 dated before 2000 or more than a day ahead)')
+    assert.equal(leftOut(undefined, undefined), '')
+    assert.equal(leftOut({ noId: 0, dateOutOfWindow: 0 }, { repeatedPage: 0, pastTotals: 2, pageCap: 0 }), '2 listings cut short (2 the pages went past the results Gupy announced)')
   })
 })
