@@ -2,9 +2,9 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './gupy/api.js'
-import { isTimeZone } from './mapping/formats.js'
-import { MAX_BATCH_SIZE } from './rubeus/contract.js'
+import { REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './vocabulary/gupy-api.js'
+import { isTimeZone } from './vocabulary/formats.js'
+import { MAX_BATCH_SIZE } from './vocabulary/rubeus-feeds.js'
 
 const MIB = 1024 * 1024
 

@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
-import { withCpfCheckDigits } from '../src/mapping/formats.js'
+import { withCpfCheckDigits } from '../src/vocabulary/formats.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'

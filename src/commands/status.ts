@@ -1,8 +1,9 @@
 /** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import { leftOut } from '../gupy/rest.js'
-import { damagedReport, statusReport, type RunReport } from '../ops/status-report.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import { leftOut } from '../vocabulary/gupy-api.js'
+import type { RunReport } from '../ops/report-facts.js'
+import { damagedReport, statusReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
 import { isDamage, sqliteCode } from '../store/sqlite.js'
 import { options, withDatabase, type Command } from './command.js'

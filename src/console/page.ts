@@ -1,7 +1,7 @@
 /** The console page, in Brazilian Portuguese: the status report as server-rendered HTML, every value escaped. */
 import type { DamagedReport, StatusReport } from '../ops/status-report.js'
 import { explain, type Words } from '../ops/wording.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { hourlyChart } from './chart.js'
 import { html, type Html } from './html.js'
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { maskPersonalData } from '../personal-data.js'
+import { MAX_PAGES, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS, type CutReason } from '../vocabulary/gupy-api.js'
 
 /** Longest wait for Gupy's rate limit before retrying. */
 export const MAX_WAIT_MS = 120_000
@@ -15,16 +16,10 @@ export const MAX_WAIT_MS = 120_000
 export const ATTEMPTS = 5
 /** Items asked for per page of a listing. */
 export const PER_PAGE = 100
-/** Requests per minute by default: under Gupy's ~900 per minute per IP, with room for another tool. */
-export const REQUESTS_PER_MINUTE = 800
 /** First backoff after a 5xx or a time-out; doubled at each further attempt. */
 export const BACKOFF_MS = 1000
-/** Seconds an answer may take, headers and body together, by default (GUPY_API_TIMEOUT_SECONDS). */
-export const TIMEOUT_SECONDS = 30
 /** The largest answer read; reading stops there (the real pages of 100 applications are well under 1 MB). */
 export const MAX_ANSWER_BYTES = 10_000_000
-/** Pages of one listing at most (200,000 items): a listing that never ends is cut there. */
-export const MAX_PAGES = 2000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -76,20 +71,6 @@ export interface GupyApiOptions {
   /** Aborts requests and waits (the service shutting down). */
   signal?: AbortSignal
 }
-
-/**
- * Why a listing was cut short of what Gupy's totals promised: a page repeated an earlier one, the
- * pages went past the results Gupy announced, or the listing reached MAX_PAGES.
- */
-export type CutReason = 'repeatedPage' | 'pastTotals' | 'pageCap'
-
-export const CUT_REASONS: Record<CutReason, string> = {
-  repeatedPage: 'a page repeated an earlier one',
-  pastTotals: 'the pages went past the results Gupy announced',
-  pageCap: `more than ${MAX_PAGES} pages`
-}
-
-export const noCuts = (): Record<CutReason, number> => ({ repeatedPage: 0, pastTotals: 0, pageCap: 0 })
 
 /**
  * One page of a listing, with what Gupy said about the whole list when it said it. A listing cut

@@ -1,7 +1,7 @@
 /** Prometheus metrics: one registry per app instance, served at GET /metrics. */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { isApplicationEvent } from '../gupy/events.js'
+import { isApplicationEvent } from '../vocabulary/gupy-events.js'
 
 function createMetrics () {
   const registry = new Registry()

@@ -1,8 +1,9 @@
 /** The status report as the running service knows it: what the console shows and the alerts follow. */
 import fp from 'fastify-plugin'
 import type { Counter } from 'prom-client'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import { statusReport, type Outcomes, type StatusReport } from './status-report.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import type { Outcomes } from './report-facts.js'
+import { statusReport, type StatusReport } from './status-report.js'
 
 export interface ServiceStatusOptions {
   eventFeeds: readonly string[]

@@ -1,6 +1,6 @@
 /** Is everything flowing? The verdict over a status report: each reason with its severity and subject. */
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import type { ReportFacts } from './status-report.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import type { ReportFacts } from './report-facts.js'
 
 export type Severity = 'problem' | 'warning' | 'info'
 

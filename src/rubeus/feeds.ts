@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client'
 import { z } from 'zod'
 import { loginGuard } from '../credentials.js'
 import { DatabaseUnavailableError, NotFoundError } from '../errors.js'
-import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
+import { CONTACTS_FEED, MAX_BATCH_SIZE } from '../vocabulary/rubeus-feeds.js'
 import { feedAuth, type FeedAuthOptions } from './auth.js'
 
 export interface FeedsOptions {

@@ -1,5 +1,5 @@
 /** The inbox repository: every Gupy delivery stored once, keyed by its id; its mapping state. */
-import { API_ID_PREFIX, isApplicationEvent, type Outcome } from '../gupy/events.js'
+import { API_ID_PREFIX, isApplicationEvent, type Outcome } from '../vocabulary/gupy-events.js'
 import type { Database } from './sqlite.js'
 
 export interface Delivery {

@@ -1,6 +1,6 @@
 /** The SQLite store as a Fastify decorator: the service lock, the database, its repositories and the ingest path. */
 import fp from 'fastify-plugin'
-import type { Outcome } from '../gupy/events.js'
+import type { Outcome } from '../vocabulary/gupy-events.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openDatabase, type Database } from './database.js'
 import { GroupCommit } from './group-commit.js'
