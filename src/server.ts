@@ -9,7 +9,7 @@ import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
 import { ensureSecrets } from './secrets-file.js'
-import { STARTUP_WAIT_MS } from './store/plugin.js'
+import { STARTUP_WAIT_MS } from './store/contention.js'
 import { isBusy, isDamage, sqliteCode } from './store/sqlite.js'
 
 loadDotenv({ quiet: true })

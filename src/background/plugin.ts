@@ -14,6 +14,7 @@ import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
 import { isBusy, isStorageError, sqliteCode } from '../store/sqlite.js'
+import { BACKGROUND_RETRY_MS, BACKGROUND_STEP_MS } from '../store/contention.js'
 
 export interface BackgroundOptions {
   mapping: Mapping
@@ -56,13 +57,12 @@ declare module 'fastify' {
 /**
  * Mapping trails ingest by MAP_DELAY_MS: a step follows a commit after that delay (at once while
  * the previous step was full or ran out of time), mapping up to MAP_STEP deliveries in one
- * transaction for at most about MAP_BUDGET_MS. During a burst that keeps pace with ingest in small
+ * transaction for at most about BACKGROUND_STEP_MS (src/store/contention.ts). During a burst that keeps pace with ingest in small
  * transactions between commits; waiting a little lets one transaction map what several commits
  * stored. The time bound keeps a step short when the machine is slow or busy (a command mapping
  * beside the service), so the event loop never waits long on mapping.
  */
 const MAP_STEP = 100
-const MAP_BUDGET_MS = 20
 const MAP_DELAY_MS = 25
 /** Retention runs at start-up and then hourly. */
 const PURGE_EVERY_MS = 3_600_000
@@ -87,14 +87,14 @@ export default fp<BackgroundOptions>(async (app, opts) => {
     scheduled = undefined
     try {
       const started = performance.now()
-      const mapped = mapper.step(MAP_STEP, MAP_BUDGET_MS)
+      const mapped = mapper.step(MAP_STEP, BACKGROUND_STEP_MS)
       if (mapped > 0) store.writes.report()
-      if (mapped === MAP_STEP || (mapped > 0 && performance.now() - started >= MAP_BUDGET_MS)) mapSoon(0) // more may wait
+      if (mapped === MAP_STEP || (mapped > 0 && performance.now() - started >= BACKGROUND_STEP_MS)) mapSoon(0) // more may wait
     } catch (err) {
       store.writes.report(err)
       if (isBusy(err)) app.log.warn({ code: sqliteCode(err) }, 'background mapping waits: the database is locked by another connection')
       else app.log.error({ err }, 'background mapping failed; it is retried in a second and before the next poll')
-      if (isStorageError(err)) mapSoon(1000)
+      if (isStorageError(err)) mapSoon(BACKGROUND_RETRY_MS)
     }
   }
   store.ingest.onCommit(() => mapSoon())

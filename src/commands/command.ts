@@ -1,7 +1,7 @@
 /** What every operator command is: a summary, its usage and options, and a run that returns an exit code. */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { Config } from '../config.js'
+import { COMMAND_BUSY_MS } from '../store/contention.js'
 import { openDatabase, type Database } from '../store/database.js'
 
 export interface Context {
@@ -29,22 +29,9 @@ export function options<T extends NonNullable<ParseArgsConfig['options']>> (args
   }
 }
 
-/**
- * Between two write transactions of a long command: a pause as long as the transaction took (at
- * least 5 ms), so that the service, which tries again every 50 ms, finds the lock free about half
- * of the time instead of almost never.
- */
-export function politePause (): () => Promise<void> {
-  let since = performance.now()
-  return async () => {
-    await sleep(Math.max(5, performance.now() - since))
-    since = performance.now()
-  }
-}
-
 /** Runs `work` on the service's database (which must exist) and closes it. */
 export async function withDatabase<R> (config: Config, work: (db: Database) => R | Promise<R>, readonly = false): Promise<R> {
-  const db = openDatabase(config.DATABASE_PATH, { readonly, mustExist: true, busyTimeoutMs: 10_000 })
+  const db = openDatabase(config.DATABASE_PATH, { readonly, mustExist: true, busyTimeoutMs: COMMAND_BUSY_MS })
   try {
     return await work(db)
   } finally {

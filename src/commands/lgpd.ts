@@ -1,7 +1,8 @@
 /** `purge` and `erase`: retention now, and one person's data removed on request (LGPD). */
 import { createEraser } from '../store/erase.js'
 import { createRetention } from '../store/retention.js'
-import { UsageError, options, politePause, withDatabase, type Command } from './command.js'
+import { politePause } from '../store/contention.js'
+import { UsageError, options, withDatabase, type Command } from './command.js'
 
 export const purge: Command = {
   summary: 'apply retention now: remove raw bodies and served records older than RETENTION_DAYS',

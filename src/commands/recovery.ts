@@ -4,7 +4,8 @@ import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { createFeeds } from '../store/feeds.js'
 import { createRepositories } from '../store/repositories.js'
-import { UsageError, options, politePause, withDatabase, type Command } from './command.js'
+import { politePause } from '../store/contention.js'
+import { UsageError, options, withDatabase, type Command } from './command.js'
 
 export const rewind: Command = {
   summary: 'move a feed\'s cursor back so that a batch (and every later one) is served again',

@@ -8,8 +8,7 @@ import { GupyApiError, type GupyApi } from './api.js'
 import { apiDelivery, applicationId, type RestApplication } from './rest.js'
 import { CUT_REASONS, noCuts, noSkips, type CutReason, type SkipReason } from '../vocabulary/gupy-api.js'
 import type { Repositories } from '../store/repositories.js'
-import { isBusy } from '../store/sqlite.js'
-import { setTimeout as delay } from 'node:timers/promises'
+import { whenFree } from '../store/contention.js'
 
 export interface ReconcileSummary {
   /** Jobs asked about; of them, those the API answered 404 for. */
@@ -36,21 +35,6 @@ export interface ReconcileOptions {
   onJob?: (done: number, total: number) => void
   /** Told when a listing is cut short, in one line (no personal data). */
   onLeftOut?: (message: string) => void
-}
-
-/**
- * A write that another connection's lock may refuse (the service waits only briefly for a lock):
- * tried again, off the event loop, for about ten seconds.
- */
-async function whenFree (write: () => void): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return write()
-    } catch (err) {
-      if (!isBusy(err) || attempt >= 40) throw err
-      await delay(Math.min(500, 25 * attempt))
-    }
-  }
 }
 
 export const applicationsPath = (jobId: string) => `/api/v1/jobs/${encodeURIComponent(jobId)}/applications`

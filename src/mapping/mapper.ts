@@ -6,6 +6,7 @@ import { feedsFor, renderEvent } from './event.js'
 import type { Mapping } from './mapping-file.js'
 import { scalarAt, valueAt } from './template.js'
 import { ENDED_STATUSES } from '../vocabulary/gupy-events.js'
+import { BACKGROUND_STEP_MS } from '../store/contention.js'
 
 export interface MapperOptions {
   mapping: Mapping
@@ -122,7 +123,7 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
      * Maps everything waiting, one batch of at most `budgetMs` per turn of the event loop, so
      * requests keep flowing.
      */
-    async catchUpInTurns (batchSize = 500, budgetMs = 20): Promise<number> {
+    async catchUpInTurns (batchSize = 500, budgetMs = BACKGROUND_STEP_MS): Promise<number> {
       let total = 0
       for (let n = step(batchSize, budgetMs); n > 0; n = step(batchSize, budgetMs)) {
         total += n

@@ -3,11 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Database } from './sqlite.js'
 import { migrate } from './migrate.js'
+import { SERVICE_BUSY_MS } from './contention.js'
 
 export { Database } from './sqlite.js'
-
-/** The service's synchronous wait for a lock: short enough that no request waits much longer. */
-export const SERVICE_BUSY_TIMEOUT_MS = 25
 
 export interface OpenOptions {
   /**
@@ -44,7 +42,7 @@ export function openDatabase (file: string, options: OpenOptions = {}): Database
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
   try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVICE_BUSY_TIMEOUT_MS}`)
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVICE_BUSY_MS}`)
     // Deleted or rewritten content is overwritten with zeros, so that erasing a person leaves no
     // stale copy in free space, whichever connection removed an earlier version of it.
     db.pragma('secure_delete = ON')

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpf as normaliseCpf, email as normaliseEmail } from '../vocabulary/formats.js'
 import type { Database } from './sqlite.js'
+import { CHECKPOINT_ATTEMPTS, CHECKPOINT_RETRY_MS } from './contention.js'
 
 export interface Erased {
   contacts: number
@@ -89,9 +90,9 @@ export function createEraser (db: Database) {
     for (let attempt = 1; ; attempt++) {
       const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
       if (result?.busy === 0) return
-      if (attempt === 50) throw new Error('the WAL could not be checkpointed: a reader held it for too long; run erase again')
+      if (attempt === CHECKPOINT_ATTEMPTS) throw new Error('the WAL could not be checkpointed: a reader held it for too long; run erase again')
       if (attempt === 1) progress('  waiting for readers to let the WAL be checkpointed…\n')
-      await sleep(100)
+      await sleep(CHECKPOINT_RETRY_MS)
     }
   }
 

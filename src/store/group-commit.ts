@@ -3,6 +3,7 @@
  * each caller's promise settles only after that transaction has committed.
  */
 import type { Database, Transaction } from 'better-sqlite3'
+import { INGEST_MAX_WAIT_MS, INGEST_RETRY_MS } from './contention.js'
 import { isBusy, isStorageError } from './sqlite.js'
 
 interface Pending<I, O> {
@@ -16,9 +17,9 @@ interface Pending<I, O> {
 export interface GroupCommitOptions {
   /** Largest number of items in one transaction, to bound the time the event loop is blocked. */
   maxBatch?: number
-  /** How long an item may wait for a write lock another connection holds (default 1000 ms). */
+  /** How long an item may wait for a write lock another connection holds (default INGEST_MAX_WAIT_MS). */
   maxWaitMs?: number
-  /** Pause between two attempts while the lock is held elsewhere (default 50 ms). */
+  /** Pause between two attempts while the lock is held elsewhere (default INGEST_RETRY_MS). */
   retryMs?: number
 }
 
@@ -50,8 +51,8 @@ export class GroupCommit<I, O> {
   constructor (db: Database, apply: (item: I) => O, options: GroupCommitOptions = {}) {
     this.#applyAll = db.transaction((batch: Array<Pending<I, O>>) => batch.map((p) => apply(p.item)))
     this.#maxBatch = options.maxBatch ?? 512
-    this.#maxWaitMs = options.maxWaitMs ?? 1000
-    this.#retryMs = options.retryMs ?? 50
+    this.#maxWaitMs = options.maxWaitMs ?? INGEST_MAX_WAIT_MS
+    this.#retryMs = options.retryMs ?? INGEST_RETRY_MS
   }
 
   /** Calls `listener` after every committed transaction, with its size and duration. */

@@ -8,6 +8,7 @@ import type { Delivery } from './inbox.js'
 import { createRepositories, type Repositories } from './repositories.js'
 import { acquireServiceLock, lockFilePath } from './service-lock.js'
 import { isBusy, isDamage, isStorageError, sqliteCode } from './sqlite.js'
+import { STARTUP_RETRY_MS, STARTUP_WAIT_MS } from './contention.js'
 
 export interface Store extends Repositories {
   /** Stores a delivery durably (group commit); resolves once its transaction has committed. */
@@ -53,9 +54,6 @@ declare module 'fastify' {
   }
 }
 
-/** How long start-up waits for a lock another connection holds (an operator command's transaction). */
-export const STARTUP_WAIT_MS = 60_000
-
 /**
  * Checks, opens and migrates the database (a damaged file is refused before anything is written to
  * it), and marks the batches a previous run cut but never wrote out as
@@ -77,7 +75,7 @@ async function openWhenUnlocked (file: string, onWait: (waitMs: number) => void)
       if (!isBusy(err) || Date.now() - started >= STARTUP_WAIT_MS) throw err
       if (!told) onWait(STARTUP_WAIT_MS)
       told = true
-      await sleep(250)
+      await sleep(STARTUP_RETRY_MS)
     }
   }
 }

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { SERVICE_LOCK_POLL_MS, SERVICE_LOCK_REMIND_MS } from './contention.js'
 import { Database } from './sqlite.js'
 
 export interface ServiceLock {
@@ -74,8 +75,8 @@ export async function acquireServiceLock (databasePath: string, opts: LockOption
     const waited = Date.now() - started
     if (waited >= remindAt) {
       opts.onWait?.(file, waited)
-      remindAt = waited + (opts.remindEveryMs ?? 60_000)
+      remindAt = waited + (opts.remindEveryMs ?? SERVICE_LOCK_REMIND_MS)
     }
-    await sleep(opts.pollMs ?? 500)
+    await sleep(opts.pollMs ?? SERVICE_LOCK_POLL_MS)
   }
 }
