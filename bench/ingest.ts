@@ -1,6 +1,8 @@
 /**
  * Ingest benchmark: unique realistic deliveries over loopback with keep-alive, against the real
  * bridge (durable commit) and, in the same run, a bare Fastify route that only parses the body.
+ * With BENCH_INGEST_COMPARE=<another checkout of the project, installed>, that checkout's bridge is
+ * measured too, in the same alternating rounds: the change's gain, measured beside its baseline.
  */
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -15,6 +17,7 @@ import { announcedPort, spawnScript } from '../test/processes.js'
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
+const COMPARE = process.env.BENCH_INGEST_COMPARE
 const SECRET = 'bench-secret-0123456789'
 export const FEED_TOKEN = 'bench-token-0123456789'
 
@@ -36,8 +39,9 @@ function nextBody (): string {
   return parts.map((p) => p === '@ID@' ? id : p === '@DATE@' ? date : p === '@N@' ? n : p).join('')
 }
 
-export async function startTarget (mode: string, dir?: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, port: number }> {
-  const run = spawnScript(undefined, new URL('./ingest-target.ts', import.meta.url), dir === undefined ? [mode] : [mode, dir], { env, output: 'stderr' })
+export async function startTarget (mode: string, dir?: string, env: Record<string, string> = {}, checkout?: string): Promise<{ child: ChildProcess, port: number }> {
+  const script = checkout === undefined ? new URL('./ingest-target.ts', import.meta.url) : join(checkout, 'bench', 'ingest-target.ts')
+  const run = spawnScript(undefined, script, dir === undefined ? [mode] : [mode, dir], { env, output: 'stderr' })
   return { child: run.child, port: await announcedPort(run) }
 }
 
@@ -98,49 +102,65 @@ function median (xs: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+type Mode = 'bare' | 'bridge' | 'previous'
+
 export async function runIngestBenchmark (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
-  const bare = { mode: 'bare', ...await startTarget('bare') }
-  const bridge = { mode: 'bridge', ...await startTarget('bridge', dir) }
+  const previousDir = mkdtempSync(join(tmpdir(), 'bridge-bench-previous-'))
+  const targets: Target[] = [
+    { mode: 'bare', ...await startTarget('bare') },
+    { mode: 'bridge', ...await startTarget('bridge', dir) }
+  ]
+  if (COMPARE !== undefined) targets.push({ mode: 'previous', ...await startTarget('bridge', previousDir, {}, COMPARE) })
+  const bridge = targets[1]!
   try {
-    console.log(`ingest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per target, unique ~2.4 KB deliveries, keep-alive, loopback`)
-    // This machine's speed drifts within a minute: short rounds, alternating which target goes first
-    // (bare, bridge, bridge, bare…), compare neighbours in time. The target not measured is stopped.
-    for (const target of [bare, bridge]) {
-      runOnly(target, [bare, bridge])
+    console.log(`ingest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per target, unique ~2.4 KB deliveries, keep-alive, loopback` +
+      (COMPARE === undefined ? '' : `; "previous" is the bridge of ${COMPARE}`))
+    // This machine's speed drifts within a minute: short rounds, alternating the order of the targets
+    // (bare, bridge, bridge, bare…), compare neighbours in time. The targets not measured are stopped.
+    for (const target of targets) {
+      runOnly(target, targets)
       await load(target.mode, target.port, 2) // warm-up: JIT, page cache, WAL file growth
     }
-    const rounds: Array<{ bare: Result, bridge: Result }> = []
+    const rounds: Array<Partial<Record<Mode, Result>>> = []
     for (let i = 0; i < ROUNDS; i++) {
-      const round: Partial<Record<'bare' | 'bridge', Result>> = {}
-      for (const target of i % 2 === 0 ? [bare, bridge] : [bridge, bare]) {
-        runOnly(target, [bare, bridge])
-        round[target.mode as 'bare' | 'bridge'] = await measure(target, DURATION)
+      const round: Partial<Record<Mode, Result>> = {}
+      for (const target of i % 2 === 0 ? targets : [...targets].reverse()) {
+        runOnly(target, targets)
+        round[target.mode as Mode] = await measure(target, DURATION)
       }
-      rounds.push(round as { bare: Result, bridge: Result })
+      rounds.push(round)
     }
-    for (const target of [bare, bridge]) target.child.kill('SIGCONT')
+    for (const target of targets) target.child.kill('SIGCONT')
     await stopTarget(bridge.child)
     const db = new Database(join(dir, 'bridge.sqlite'), { readonly: true })
     const stored = db.prepare('SELECT count(*) FROM deliveries').pluck().get() as number
     const journal = db.pragma('journal_mode', { simple: true })
     db.close()
     for (const [i, r] of rounds.entries()) {
-      for (const x of [r.bare, r.bridge]) {
-        console.log(`  round ${i + 1} ${x.mode.padEnd(6)} ${x.rps.toFixed(0).padStart(7)} req/s   p50 ${x.p50} ms   p99 ${x.p99} ms   CPU ${x.cpuPerRequest.toFixed(0)} µs/req   2xx ${x.ok}   errors ${x.errors}`)
+      for (const x of Object.values(r)) {
+        console.log(`  round ${i + 1} ${x.mode.padEnd(8)} ${x.rps.toFixed(0).padStart(7)} req/s   p50 ${x.p50} ms   p99 ${x.p99} ms   CPU ${x.cpuPerRequest.toFixed(0)} µs/req   2xx ${x.ok}   errors ${x.errors}`)
       }
-      console.log(`  round ${i + 1} ratio bridge/bare ${(r.bridge.rps / r.bare.rps).toFixed(2)}`)
+      console.log(`  round ${i + 1} ratio bridge/bare ${(r.bridge!.rps / r.bare!.rps).toFixed(2)}` +
+        (r.previous === undefined ? '' : `   previous/bare ${(r.previous.rps / r.bare!.rps).toFixed(2)}   bridge/previous ${(r.bridge!.rps / r.previous.rps).toFixed(2)}`))
     }
-    const acknowledged = rounds.reduce((n, r) => n + r.bridge.ok, 0)
+    const acknowledged = rounds.reduce((n, r) => n + r.bridge!.ok, 0)
     console.log(`  bridge stored ${stored} deliveries (journal ${String(journal)}, synchronous=FULL), acknowledged ${acknowledged} in the measured runs; every 2xx is a committed row: ${stored >= acknowledged ? 'yes' : 'NO'}`)
-    const ratio = median(rounds.map((r) => r.bridge.rps / r.bare.rps))
-    const p99 = median(rounds.map((r) => r.bridge.p99))
-    console.log(`  median ratio bridge/bare: ${ratio.toFixed(2)} (mapping keeps pace inside the measured rounds)   median bridge p99 ${p99} ms (target < 50 ms)`)
-    const cpuRatio = median(rounds.map((r) => r.bare.cpuPerRequest / r.bridge.cpuPerRequest))
+    const of = (mode: Mode) => rounds.map((r) => r[mode]!)
+    const ratio = median(rounds.map((r) => r.bridge!.rps / r.bare!.rps))
+    const p99 = median(of('bridge').map((x) => x.p99))
+    console.log(`  median ratio bridge/bare: ${ratio.toFixed(2)} (mapping keeps pace inside the measured rounds)   median bridge p99 ${p99} ms (target < 30 ms)`)
+    const cpuRatio = median(rounds.map((r) => r.bare!.cpuPerRequest / r.bridge!.cpuPerRequest))
     console.log(`  median CPU per request bare/bridge: ${cpuRatio.toFixed(2)} (the ratio the bridge reaches when one core is its limit)`)
+    if (COMPARE !== undefined) {
+      console.log(`  median ratio previous/bare: ${median(rounds.map((r) => r.previous!.rps / r.bare!.rps)).toFixed(2)}   median previous p99 ${median(of('previous').map((x) => x.p99))} ms`)
+      console.log(`  median webhooks per second bridge/previous: ${median(rounds.map((r) => r.bridge!.rps / r.previous!.rps)).toFixed(2)}   ` +
+        `median CPU per request previous/bridge: ${median(rounds.map((r) => r.previous!.cpuPerRequest / r.bridge!.cpuPerRequest)).toFixed(2)}`)
+    }
   } finally {
-    for (const target of [bare, bridge]) target.child.kill('SIGCONT')
-    await Promise.all([bare, bridge].map(async (t) => { if (t.child.exitCode === null && t.child.signalCode === null) await stopTarget(t.child) }))
+    for (const target of targets) target.child.kill('SIGCONT')
+    await Promise.all(targets.map(async (t) => { if (t.child.exitCode === null && t.child.signalCode === null) await stopTarget(t.child) }))
     rmSync(dir, { recursive: true, force: true })
+    rmSync(previousDir, { recursive: true, force: true })
   }
 }
