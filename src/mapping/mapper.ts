@@ -103,11 +103,17 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
    * mapped or failed (0 when nothing waits).
    */
   function step (limit: number, budgetMs = Infinity): number {
+    // What a step writes is derived from deliveries already durable: a step lost to a power cut is
+    // mapped again, the same way. So its commit does not wait for the disk (synchronous=NORMAL);
+    // the next webhook's or feed's commit (FULL) flushes it with its own.
+    db.pragma('synchronous = NORMAL')
     try {
       return mapBatch.immediate(limit, budgetMs, false)
     } catch (err) {
       if (err instanceof RedoIsolated) return mapBatch.immediate(limit, budgetMs, true)
       throw err
+    } finally {
+      db.pragma('synchronous = FULL')
     }
   }
 

@@ -35,8 +35,10 @@ export function createGupyState (db: Database) {
   const openApplication = db.prepare<[string], number>(
     'SELECT 1 FROM applications WHERE application_id = ? AND ended_status IS NULL').pluck()
   const end = db.prepare<[string, string]>('UPDATE applications SET ended_status = ? WHERE application_id = ? AND ended_status IS NULL')
-  const note = db.prepare<[string | null, string | null, string]>(`
-    UPDATE applications SET job_id = coalesce(job_id, ?), ended_status = coalesce(ended_status, ?) WHERE application_id = ?`)
+  // Written only when it adds something: most deliveries repeat what the row already says.
+  const note = db.prepare<{ job: string | null, ended: string | null, application: string }>(`
+    UPDATE applications SET job_id = coalesce(job_id, @job), ended_status = coalesce(ended_status, @ended)
+    WHERE application_id = @application AND ((job_id IS NULL AND @job IS NOT NULL) OR (ended_status IS NULL AND @ended IS NOT NULL))`)
   const miss = db.prepare<[string]>(`
     INSERT INTO gupy_jobs (job_id, misses) VALUES (?, 1) ON CONFLICT (job_id) DO UPDATE SET misses = misses + 1`)
   const found = db.prepare<[string]>('UPDATE gupy_jobs SET misses = 0 WHERE job_id = ? AND misses > 0')
@@ -63,7 +65,7 @@ export function createGupyState (db: Database) {
     end: (applicationId: string, status: string): void => { end.run(status, applicationId) },
     /** What a mapped delivery says about its application: its job, and its status when that ends it. */
     note: (applicationId: string, jobId: string | undefined, endedStatus: string | undefined): void => {
-      note.run(jobId ?? null, endedStatus ?? null, applicationId)
+      note.run({ job: jobId ?? null, ended: endedStatus ?? null, application: applicationId })
     },
     /** The API answered 404 for the job (once more), or answered for it. */
     jobMissing: (jobId: string): void => { miss.run(jobId) },

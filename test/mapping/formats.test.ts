@@ -163,6 +163,20 @@ describe('text helpers', () => {
     assert.equal(f.localDateTime(Date.parse('2025-07-02T00:00:00.000Z'), 'UTC'), '2025-07-02 00:00:00')
   })
 
+  test('localDateTime agrees with the time zone\'s parts for any instant from 1900 to 2200, in zones with odd offsets', () => {
+    const parts = (ms: number, timeZone: string) => {
+      const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+        timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit'
+      }).formatToParts(ms).map(({ type, value }) => [type, value]))
+      return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`
+    }
+    fc.assert(fc.property(
+      fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2200, 0, 1) }),
+      fc.constantFrom('America/Sao_Paulo', 'America/Noronha', 'America/Manaus', 'UTC', 'Asia/Kolkata', 'Pacific/Chatham'),
+      (ms, zone) => f.localDateTime(ms, zone) === parts(ms, zone)
+    ), { numRuns: 2000 })
+  })
+
   test('isTimeZone', () => {
     assert.equal(f.isTimeZone('America/Sao_Paulo'), true)
     assert.equal(f.isTimeZone('UTC'), true)

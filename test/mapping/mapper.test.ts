@@ -24,5 +24,6 @@ test('a step stops once its time is spent, after one delivery at least; the next
   assert.equal(mapper.step(10), 10, 'no time bound: the count bounds it')
   assert.equal(mapper.step(100), 19)
   assert.equal(mapper.step(100), 0)
+  assert.equal(db.pragma('synchronous', { simple: true }), 2, 'after a step the connection commits with FULL again (a webhook\'s 200 waits for the disk)')
   assert.equal(db.prepare("SELECT count(*) FROM deliveries WHERE state = 'mapped'").pluck().get(), 30)
 })
