@@ -34,5 +34,3 @@ export function createAlertState (db: Database) {
     })
   }
 }
-
-export type AlertState = ReturnType<typeof createAlertState>

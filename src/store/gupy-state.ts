@@ -93,5 +93,3 @@ export function createGupyState (db: Database) {
     }
   }
 }
-
-export type GupyState = ReturnType<typeof createGupyState>

@@ -120,5 +120,3 @@ export function createInbox (db: Database) {
     lastWebhookAt: (): number | undefined => lastWebhook.get()
   }
 }
-
-export type Inbox = ReturnType<typeof createInbox>
