@@ -34,7 +34,11 @@ export class DamagedDatabaseError extends Error {
  */
 export function checkIntact (db: Database, file: string): void {
   const result = db.pragma('quick_check', { simple: true })
-  if (result !== 'ok') throw new DamagedDatabaseError(`${file} is damaged: ${String(result).split('\n').join('; ')}`)
+  if (result === 'ok') return
+  // SQLite lists up to a hundred problems: the first few say enough, on one line.
+  const problems = String(result).split('\n').filter((p) => !p.startsWith('*** '))
+  const shown = problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : '')
+  throw new DamagedDatabaseError(`${file} is damaged: ${shown}`)
 }
 
 export function openDatabase (file: string, options: OpenOptions = {}): Database {
