@@ -1,6 +1,8 @@
 /** `register-webhooks` and `check-webhooks`: the two Gupy subscriptions, through Gupy's API. */
+import { existsSync } from 'node:fs'
 import type { Config } from '../config.js'
-import { createGupyApi, GupyApiError, type GupyApi } from '../gupy/api.js'
+import { createGupyApi, GupyApiError, type GupyApi, type RequestBudget } from '../gupy/api.js'
+import { sharedBudget } from '../store/gupy-budget.js'
 import { ACTIONS, applyRepair, checkSubscriptions, planRepair, wantedSubscription, type Wanted } from '../gupy/subscriptions.js'
 import { createInbox } from '../store/inbox.js'
 import { UsageError, withDatabase, type Command, type Context } from './command.js'
@@ -12,18 +14,38 @@ function wanted (config: Config): Wanted {
   return wantedSubscription(config.PUBLIC_URL, secret, { name: config.GUPY_TECH_OWNER_NAME, email: config.GUPY_TECH_OWNER_EMAIL })
 }
 
-/** Gupy's API with the configured token; rate-limit and retry waits are told on stderr. */
-export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions'): GupyApi {
+/** `12:03:04 UTC`. */
+const clockTime = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`
+
+/**
+ * Gupy's API with the configured token, taking its slots from `budget` (the one every process on
+ * the database shares); waits for the budget and retries are told on stderr.
+ */
+export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions', budget?: RequestBudget): GupyApi {
   if (config.GUPY_API_TOKEN === undefined) throw new UsageError(`set GUPY_API_TOKEN (a Gupy API token with ${permissions})`)
   return createGupyApi({
     baseUrl: config.GUPY_API_URL,
     token: config.GUPY_API_TOKEN,
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
     timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
-    onWait: (ms, reason) => {
-      ctx.err(reason.startsWith('rate limit') ? `Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n` : `Gupy: ${reason}; retrying in ${Math.ceil(ms / 1000)} s\n`)
+    ...(budget === undefined ? {} : { budget }),
+    onWait: (ms, reason, kind) => {
+      const s = Math.ceil(ms / 1000)
+      const who = budget === undefined ? 'this command waits' : 'every process on this database waits'
+      if (kind === 'pause') ctx.err(`Gupy's rate limit: Gupy answered ${reason}; ${who} until ${clockTime(Date.now() + ms)} (${s} s)\n`)
+      else if (kind === 'budget') ctx.err(`Gupy's request budget: waiting ${s} s for ${reason}\n`)
+      else ctx.err(`Gupy: ${reason}; retrying in ${s} s\n`)
     }
   })
+}
+
+/**
+ * Runs `work` with the request budget of the database when there is one (register-webhooks may come
+ * before the service first started: then there is no other process to share with).
+ */
+async function withSharedBudget<R> (config: Config, work: (budget: RequestBudget | undefined) => Promise<R>): Promise<R> {
+  if (!existsSync(config.DATABASE_PATH)) return await work(undefined)
+  return await withDatabase(config, async (db) => await work(sharedBudget(db)))
 }
 
 export function apiFailure (ctx: Context, err: unknown): number {
@@ -40,22 +62,24 @@ export const registerWebhooks: Command = {
   async run (ctx) {
     const { config, out } = ctx
     const want = wanted(config)
-    const gupy = gupyClient(config, ctx)
-    try {
-      const subscriptions = await gupy.listWebhooks()
-      for (const action of ACTIONS) {
-        const plan = planRepair(subscriptions, action, want)
-        if (plan.kind === 'needs-owner') throw new UsageError('set GUPY_TECH_OWNER_NAME and GUPY_TECH_OWNER_EMAIL (Gupy requires a technical owner)')
-        const done = await applyRepair(gupy, plan)
-        if (done.kind === 'create') out(`${action}: created${done.id === undefined ? '' : ` (${done.id})`} → ${want.postbackUrl}\n`)
-        else if (done.kind === 'up-to-date') out(`${action}: up to date (${done.id})\n`)
-        else if (done.kind === 'update') out(`${action}: updated (${done.id}): ${done.differences.join('; ')}\n`)
-        if (done.extra > 0) out(`  note: ${done.extra} more subscription(s) for ${action} post to a bridge; remove the extra ones in Gupy\n`)
+    return await withSharedBudget(config, async (budget) => {
+      const gupy = gupyClient(config, ctx, undefined, budget)
+      try {
+        const subscriptions = await gupy.listWebhooks()
+        for (const action of ACTIONS) {
+          const plan = planRepair(subscriptions, action, want)
+          if (plan.kind === 'needs-owner') throw new UsageError('set GUPY_TECH_OWNER_NAME and GUPY_TECH_OWNER_EMAIL (Gupy requires a technical owner)')
+          const done = await applyRepair(gupy, plan)
+          if (done.kind === 'create') out(`${action}: created${done.id === undefined ? '' : ` (${done.id})`} → ${want.postbackUrl}\n`)
+          else if (done.kind === 'up-to-date') out(`${action}: up to date (${done.id})\n`)
+          else if (done.kind === 'update') out(`${action}: updated (${done.id}): ${done.differences.join('; ')}\n`)
+          if (done.extra > 0) out(`  note: ${done.extra} more subscription(s) for ${action} post to a bridge; remove the extra ones in Gupy\n`)
+        }
+        return 0
+      } catch (err) {
+        return apiFailure(ctx, err)
       }
-      return 0
-    } catch (err) {
-      return apiFailure(ctx, err)
-    }
+    })
   }
 }
 
@@ -65,19 +89,23 @@ export const checkWebhooks: Command = {
   async run (ctx) {
     const { config, out } = ctx
     const want = wanted(config)
-    const gupy = gupyClient(config, ctx)
     let problems = 0
-    try {
-      for (const result of checkSubscriptions(await gupy.listWebhooks(), want)) {
-        if (result.state !== 'ok') problems++
-        if (result.state === 'missing') {
-          const { elsewhere } = result
-          out(`${result.action}: MISSING${elsewhere.length > 0 ? ` (points elsewhere: ${elsewhere.join(', ')})` : ''}\n`)
-        } else out(`${result.action}: ${result.state === 'ok' ? 'ok' : `WRONG: ${result.differences.join('; ')}`} (${result.id})\n`)
+    const failed = await withSharedBudget(config, async (budget) => {
+      const gupy = gupyClient(config, ctx, undefined, budget)
+      try {
+        for (const result of checkSubscriptions(await gupy.listWebhooks(), want)) {
+          if (result.state !== 'ok') problems++
+          if (result.state === 'missing') {
+            const { elsewhere } = result
+            out(`${result.action}: MISSING${elsewhere.length > 0 ? ` (points elsewhere: ${elsewhere.join(', ')})` : ''}\n`)
+          } else out(`${result.action}: ${result.state === 'ok' ? 'ok' : `WRONG: ${result.differences.join('; ')}`} (${result.id})\n`)
+        }
+        return undefined
+      } catch (err) {
+        return apiFailure(ctx, err)
       }
-    } catch (err) {
-      return apiFailure(ctx, err)
-    }
+    })
+    if (failed !== undefined) return failed
     let last: number | undefined
     try {
       last = await withDatabase(config, (db) => createInbox(db).lastWebhookAt(), true)
