@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
-import { withCpfCheckDigits } from '../src/mapping/formats.js'
+import { withCpfCheckDigits } from '../src/vocabulary/formats.js'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100)
 const APPLICATIONS = Number(process.env.BENCH_APPLICATIONS ?? 20_000)

@@ -11,11 +11,14 @@ import { wantedSubscription } from './gupy/subscriptions.js'
 import webhook from './gupy/webhook.js'
 import { createLogger } from './logger.js'
 import { loadMapping, type Mapping } from './mapping/mapping-file.js'
+import alerts, { alertIdentity, type AlertOptions } from './ops/alerts.js'
 import health from './ops/health.js'
 import metrics from './ops/metrics.js'
+import serviceStatus from './ops/service-status.js'
 import feeds from './rubeus/feeds.js'
+import { createOutbound } from './rubeus/outbound.js'
 import store from './store/plugin.js'
-import { isStorageError, sqliteCode } from './store/sqlite.js'
+import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
 
 export interface AppOptions {
   config: Config
@@ -23,6 +26,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
   /** The resolved mapping; defaults to `MAPPING_FILE` (or the built-in mapping). */
   mapping?: Mapping
+  /** Tests: the alerts' clock and wait between attempts. */
+  alerts?: Pick<AlertOptions, 'now' | 'retryDelayMs'>
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -55,13 +60,15 @@ function gupyWork (config: Config) {
   }
 }
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE) }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), alerts: alertHooks }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
     genReqId: () => randomUUID(),
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hops(config.TRUST_PROXY) : config.TRUST_PROXY,
-    return503OnClosing: false // answered below, with Retry-After
+    return503OnClosing: false, // answered below, with Retry-After
+    // The store waits for another service to stop and checks the file: each bounds its own wait.
+    pluginTimeout: 0
   }).withTypeProvider<ZodTypeProvider>()
 
   if (mapping.unknownPaths.length > 0) {
@@ -80,6 +87,29 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     retentionDays: config.RETENTION_DAYS,
     gupy: gupyWork(config)
   })
+  app.decorate('outbound', createOutbound({
+    feeds: app.store.feeds,
+    writes: app.store.writes,
+    mapper: app.mapper,
+    metrics: app.metrics,
+    batchSize: config.FEED_BATCH_SIZE,
+    settleMs: config.FEED_SETTLE_SECONDS * 1000
+  }))
+  await app.register(serviceStatus, {
+    eventFeeds: mapping.feeds.map((f) => f.name),
+    settleSeconds: config.FEED_SETTLE_SECONDS,
+    retentionDays: config.RETENTION_DAYS
+  })
+  if (config.ALERT_WEBHOOK_URL !== undefined) {
+    await app.register(alerts, {
+      url: config.ALERT_WEBHOOK_URL,
+      checkSeconds: config.ALERT_CHECK_SECONDS,
+      afterMinutes: config.ALERT_AFTER_MINUTES,
+      repeatHours: config.ALERT_REPEAT_HOURS,
+      ...alertIdentity(config),
+      ...alertHooks
+    })
+  }
 
   let closing = false
   app.addHook('preClose', async () => { closing = true })
@@ -105,6 +135,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A storage failure (locked, full, I/O) is never a bare 500: the caller is told to come back.
     const err: FastifyError = isStorageError(error) ? new DatabaseUnavailableError(sqliteCode(error) ?? 'storage error') : error
+    // Damage met by any route (a feed, the console) is the whole service's from now on.
+    if (isDamage(error)) app.store.writes.report(error)
     if (err !== error) request.log.warn({ code: sqliteCode(error) }, 'database unavailable')
     const status = err.validation ? 400 : (err.statusCode ?? 500)
     const code = err.validation ? 'FST_ERR_VALIDATION' : (err.code ?? 'BRIDGE_ERR_INTERNAL')
@@ -143,9 +175,6 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   await app.register(consolePlugin, {
     user: config.CONSOLE_USER,
     password: config.CONSOLE_PASSWORD,
-    eventFeeds: mapping.feeds.map((f) => f.name),
-    settleSeconds: config.FEED_SETTLE_SECONDS,
-    retentionDays: config.RETENTION_DAYS,
     timeZone: config.TIMEZONE
   })
   return app

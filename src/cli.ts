@@ -3,16 +3,19 @@
 import { config as loadDotenv } from 'dotenv'
 import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
+import { alertTest } from './commands/alert-test.js'
 import { backup } from './commands/backup.js'
 import { UsageError, type Command } from './commands/command.js'
 import { importCommand } from './commands/import.js'
 import { erase, purge } from './commands/lgpd.js'
 import { reconcile } from './commands/reconcile.js'
 import { reprocess, rewind } from './commands/recovery.js'
+import { restore } from './commands/restore.js'
 import { simulate } from './commands/simulate.js'
 import { status } from './commands/status.js'
 import { checkWebhooks, registerWebhooks } from './commands/webhooks.js'
 import { ensureSecrets } from './secrets-file.js'
+import { isDamage, sqliteCode } from './store/sqlite.js'
 
 const commands: Record<string, Command> = {
   status,
@@ -25,7 +28,9 @@ const commands: Record<string, Command> = {
   purge,
   erase,
   backup,
-  simulate
+  restore,
+  simulate,
+  'alert-test': alertTest
 }
 
 // `status | head -4`: once the reader has gone, there is nobody left to tell; exit quietly.
@@ -63,14 +68,21 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
   loadDotenv({ quiet: true })
+  let database = 'at DATABASE_PATH'
   try {
     // Generated secrets live beside the database: commands read them as the service does.
     const config = ensureSecrets(loadConfig(process.env), { create: false }).config
+    database = config.DATABASE_PATH
     return await command.run({ config, args, out, err })
   } catch (e) {
     if (e instanceof UsageError) {
       err(`${name}: ${e.message}\n\nusage: ${command.usage}\n`)
       return 2
+    }
+    if (isDamage(e)) {
+      err(`${name}: the database file ${database} is damaged (${sqliteCode(e) ?? 'SQLITE_CORRUPT'}): ` +
+        'stop the service and restore a backup (gupy-rubeus-bridge restore <backup file>; README, "Disaster recovery")\n')
+      return 1
     }
     err(e instanceof ConfigError ? `${e.message}\n` : `${name}: ${e instanceof Error ? e.message : String(e)}\n`)
     return 1

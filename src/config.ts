@@ -2,9 +2,9 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { GUPY_LIMIT_PER_MINUTE, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './gupy/api.js'
-import { isTimeZone } from './mapping/formats.js'
-import { MAX_BATCH_SIZE } from './rubeus/contract.js'
+import { GUPY_LIMIT_PER_MINUTE, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './vocabulary/gupy-api.js'
+import { isTimeZone } from './vocabulary/formats.js'
+import { MAX_BATCH_SIZE } from './vocabulary/rubeus-feeds.js'
 
 const MIB = 1024 * 1024
 
@@ -84,7 +84,12 @@ export const EnvSchema = z.object({
   GUPY_API_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(TIMEOUT_SECONDS),
   GUPY_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   GUPY_WATCH_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
-  GUPY_WEBHOOK_REPAIR: z.stringbool().default(true)
+  GUPY_WEBHOOK_REPAIR: z.stringbool().default(true),
+  // A chat's incoming-webhook address: its path or query is the secret, never logged nor shown.
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL: a chat\'s incoming-webhook address' }).optional(),
+  ALERT_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  ALERT_AFTER_MINUTES: z.coerce.number().int().min(0).max(10_080).default(10),
+  ALERT_REPEAT_HOURS: z.coerce.number().int().min(1).max(8_760).default(24)
 }).superRefine((env, ctx) => {
   if (env.RUBEUS_FEED_AUTH !== 'basic') return
   for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {

@@ -3,7 +3,7 @@
  * before it reaches a message, a log line or a page: e-mails, CPFs, phone numbers and other long
  * digit runs, and the values of fields that name a person. Trimmed to one short line.
  */
-import { cpf } from './mapping/formats.js'
+import { cpf } from './vocabulary/formats.js'
 
 /** Only the start of a body is looked at: enough for any message, cheap on a large answer. */
 const SCAN_CHARS = 16_384

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { GENERATED_SECRETS, type Config } from './config.js'
+import { ConfigError } from './errors.js'
 
 type SecretName = typeof GENERATED_SECRETS[number]
 type Stored = Partial<Record<SecretName, string>>
@@ -20,8 +21,14 @@ function readStored (file: string): Stored {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
     throw err
   }
-  const parsed: unknown = JSON.parse(text)
-  if (parsed === null || typeof parsed !== 'object') throw new Error(`${file} is not a JSON object`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // Not the parser's message: it quotes the text, which holds secrets.
+    throw new ConfigError(`${file} is not valid JSON: fix it (or set its secrets in the environment)`)
+  }
+  if (parsed === null || typeof parsed !== 'object') throw new ConfigError(`${file} is not a JSON object: fix it (or set its secrets in the environment)`)
   const stored: Stored = {}
   for (const name of GENERATED_SECRETS) {
     const value = (parsed as Record<string, unknown>)[name]

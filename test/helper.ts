@@ -1,5 +1,5 @@
 /** Test helpers: configuration, a temporary database, an app on it, fixtures, and a log sink. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
-import { withCpfCheckDigits } from '../src/mapping/formats.js'
+import { withCpfCheckDigits } from '../src/vocabulary/formats.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 export const OTHER_SECRET = 'rotated-secret-abcdef0123456789'
@@ -139,3 +139,15 @@ export function poll (app: App, feed: string, query = '', token = FEED_TOKEN) {
 }
 
 export { cli, freePort, spawnBridge, startService } from './processes.js'
+
+/** Overwrites the middle 60% of a file with a byte no SQLite page starts with, as a failing disk might. */
+export function damageOnDisk (file: string): void {
+  const size = statSync(file).size
+  const fd = openSync(file, 'r+')
+  try {
+    writeSync(fd, Buffer.alloc(Math.floor(size * 0.6), 0xA5), 0, undefined, Math.floor(size * 0.2))
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}

@@ -81,7 +81,8 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   let scheduled: NodeJS.Timeout | undefined
   let closed = false
   function mapSoon (delayMs = MAP_DELAY_MS): void {
-    if (!closed) scheduled ??= setTimeout(mapStep, delayMs)
+    // A damaged file is neither read nor written; a restart (which checks the file) maps what waits.
+    if (!closed && store.writes.damaged === undefined) scheduled ??= setTimeout(mapStep, delayMs)
   }
   function mapStep (): void {
     scheduled = undefined
@@ -101,10 +102,12 @@ export default fp<BackgroundOptions>(async (app, opts) => {
 
   let purging: Promise<void> | undefined
   function purge (): void {
+    if (store.writes.damaged !== undefined) return
     purging ??= store.retention.purge(opts.retentionDays, Date.now(), () => closed).then((purged) => {
       for (const [kind, n] of Object.entries(purged)) metrics.retentionRemoved.inc({ kind }, n)
       if (Object.values(purged).some((n) => n > 0)) app.log.info({ ...purged, retentionDays: opts.retentionDays }, 'retention purge')
     }, (err: unknown) => {
+      store.writes.report(err)
       app.log.error({ err }, 'retention purge failed; it runs again in an hour')
     }).finally(() => { purging = undefined })
   }
@@ -148,10 +151,12 @@ export default fp<BackgroundOptions>(async (app, opts) => {
           const waitsBefore = api.waits()
           let run: Run
           try {
+            if (store.writes.damaged !== undefined) throw new Error('the database file is damaged')
             const summary = await work(api)
             run = { kind, startedAt, finishedAt: Date.now(), ok: true, summary }
             app.log.info({ kind, ...summary }, `gupy ${kind} run`)
           } catch (err) {
+            store.writes.report(err) // damage met while storing what the run found
             run = { kind, startedAt, finishedAt: Date.now(), ok: false, summary: {}, error: safeReason(err) }
             if (!aborter.signal.aborted) app.log.error({ kind, reason: run.error }, `gupy ${kind} run failed; it runs again at the next interval`)
           }
@@ -159,7 +164,7 @@ export default fp<BackgroundOptions>(async (app, opts) => {
           metrics.gupyRequests.inc(api.requests() - callsBefore)
           metrics.gupyBudgetWait.inc((api.waits().ms - waitsBefore.ms) / 1000)
           metrics.gupyRateLimited.inc(api.waits().rateLimited - waitsBefore.rateLimited)
-          if (!closed) store.gupy.saveRun(run)
+          if (!closed && store.writes.damaged === undefined) store.gupy.saveRun(run)
           return run
         })().finally(() => {
           running.delete(current!)
@@ -185,7 +190,11 @@ export default fp<BackgroundOptions>(async (app, opts) => {
     const want = g.want
     if (g.watchMinutes > 0 && want !== undefined) {
       gupyWork.watch = runner('watch', async (client) => {
-        const results = await watchSubscriptions(client, want, g.repair, (fields, message) => app.log.warn(fields, message))
+        const ownership = {
+          owned: store.gupy.ownedSubscriptions(),
+          record: (id: string, action: string, postbackUrl: string) => { store.gupy.recordSubscription(id, action, postbackUrl, Date.now()) }
+        }
+        const results = await watchSubscriptions(client, want, g.repair, ownership, (fields, message) => app.log.warn(fields, message))
         for (const r of results) metrics.subscriptionUp.set({ event: r.action }, r.up ? 1 : 0)
         return { subscriptions: results.map(({ action, state, repair, up }) => ({ action, state, repair, up })) }
       })

@@ -1,5 +1,6 @@
 /** `backup <file>`: an online, consistent copy of the database, checked before it is reported done. */
 import { closeSync, existsSync, fdatasyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs'
+import { databaseFileAt } from '../store/database-files.js'
 import { Database } from '../store/sqlite.js'
 import { UsageError, options, withDatabase, type Command } from './command.js'
 
@@ -16,14 +17,21 @@ export const backup: Command = {
   usage: 'gupy-rubeus-bridge backup <file> [--force]\n\n' +
     '  --force   overwrite the file if it exists\n\n' +
     'Safe while the service runs: the copy is the database as it stood when the backup began, and\n' +
-    'the service keeps writing meanwhile. Restore: stop the service, put the copy at DATABASE_PATH, start.',
+    'the service keeps writing meanwhile. The target may not be the database or one of its files.\n' +
+    'Restore: stop the service, then `gupy-rubeus-bridge restore <file>`.',
   async run ({ config, args, out }) {
     const { values, positionals } = options(args, { force: { type: 'boolean', default: false } })
     const [target, ...extra] = positionals
     if (target === undefined || extra.length > 0) throw new UsageError('give exactly one target file')
-    if (existsSync(target) && !values.force) throw new UsageError(`${target} exists; add --force to overwrite it`)
     // Written beside the target and renamed once checked: the target is never a half-written copy.
     const partial = `${target}.partial`
+    // Renamed onto the database (or its -wal), a copy would replace the live file under the running
+    // service, which would go on writing into the replaced one: --force or not, never.
+    for (const path of [target, ...['', '-journal', '-wal', '-shm'].map((suffix) => partial + suffix)]) {
+      const clash = databaseFileAt(config.DATABASE_PATH, path)
+      if (clash !== undefined) throw new UsageError(`${path === target ? target : `${path} (beside the target)`} is ${clash.what} (${clash.file}): a backup goes to another file`)
+    }
+    if (existsSync(target) && !values.force) throw new UsageError(`${target} exists; add --force to overwrite it`)
     // And what a run that was killed may have left (a rollback journal SQLite would replay, too).
     const removePartial = () => { for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(partial + suffix, { force: true }) }
     removePartial()

@@ -1,7 +1,7 @@
 /** `import`: applications from before the bridge, from Gupy's API into the contacts feed, with progress. */
-import { budgetWaitText, safeReason } from '../gupy/api.js'
+import { safeReason } from '../gupy/api.js'
 import { importApplications, type ImportProgress } from '../gupy/import.js'
-import { leftOut } from '../gupy/rest.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { sharedBudget } from '../store/gupy-budget.js'

@@ -1,7 +1,7 @@
 /** `reconcile`: one reconciliation run now (outcomes Gupy never posts), mapped and summarised. */
 import { reconcile as runReconciliation, type ReconcileSummary } from '../gupy/reconcile.js'
-import { budgetWaitText, safeReason } from '../gupy/api.js'
-import { leftOut } from '../gupy/rest.js'
+import { safeReason } from '../gupy/api.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { sharedBudget } from '../store/gupy-budget.js'

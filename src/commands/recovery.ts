@@ -1,7 +1,7 @@
 /** `rewind` and `reprocess`: serve records again, and map stored deliveries again. */
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { createFeeds } from '../store/feeds.js'
 import { createRepositories } from '../store/repositories.js'
 import { UsageError, options, politePause, withDatabase, type Command } from './command.js'

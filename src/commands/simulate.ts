@@ -1,7 +1,7 @@
 /** `simulate`: posts realistic, clearly fake Gupy deliveries to a running bridge (Gupy has no test environment). */
 import { randomInt, randomUUID } from 'node:crypto'
 import { request } from 'undici'
-import { withCpfCheckDigits } from '../mapping/formats.js'
+import { withCpfCheckDigits } from '../vocabulary/formats.js'
 import { UsageError, options, type Command } from './command.js'
 
 const FIRST = ['Ana', 'Bruno', 'Carla', 'Diego', 'Elisa', 'Fábio', 'Gabriela', 'Heitor', 'Íris', 'João', 'Larissa', 'Márcio']

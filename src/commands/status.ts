@@ -1,10 +1,11 @@
 /** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import { budgetWaitText } from '../gupy/api.js'
-import { leftOut } from '../gupy/rest.js'
-import { statusReport, type RunReport } from '../ops/status-report.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
+import type { RunReport } from '../ops/report-facts.js'
+import { damagedReport, statusReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
+import { isDamage, sqliteCode } from '../store/sqlite.js'
 import { options, withDatabase, type Command } from './command.js'
 
 function ago (when: Date): string {
@@ -39,17 +40,29 @@ export const status: Command = {
   async run ({ config, args, out }) {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
     const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
-    const report = await withDatabase(config, (db) => statusReport(createRepositories(db), {
-      feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now: Date.now()
-    }), true)
+    const now = Date.now()
+    const report = await withDatabase(config, (db) => {
+      let repositories
+      try {
+        repositories = createRepositories(db) // reads the schema: damage may show here already
+      } catch (err) {
+        if (!isDamage(err)) throw err
+        return damagedReport(sqliteCode(err) ?? 'SQLITE_CORRUPT', { now })
+      }
+      return statusReport(repositories, { feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now })
+    }, true)
+    // A damaged file could not be read: exit 1, as for a check that found a problem.
+    const code = report.damaged === null ? 0 : 1
     if (values.json) {
       out(JSON.stringify(report) + '\n')
-      return 0
+      return code
     }
-    const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
     out(`verdict: ${report.verdict.status}\n`)
     for (const r of report.verdict.reasons) out(`  ${r.severity.padEnd(7)} ${r.feed === undefined ? '' : `${r.feed}: `}${r.message}${r.count === undefined ? '' : ` (${r.count})`}\n`)
-    out(`database: ${config.DATABASE_PATH}\ndeliveries: ${total}\n`)
+    out(`database: ${config.DATABASE_PATH}\n`)
+    if (report.damaged !== null) return code
+    const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
+    out(`deliveries: ${total}\n`)
     for (const [state, n] of Object.entries(report.deliveries)) out(`  ${state.padEnd(9)} ${n}\n`)
     const last = report.lastReceivedAt === null ? undefined : new Date(report.lastReceivedAt)
     out(`last delivery received: ${last === undefined ? 'never' : `${last.toISOString()} (${ago(last)} ago)`}\n`)

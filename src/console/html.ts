@@ -1,5 +1,5 @@
 /** HTML built with a tagged template that escapes every interpolated value unless it is already HTML. */
-import { escapeHtml } from '../mapping/formats.js'
+import { escapeHtml } from '../vocabulary/formats.js'
 
 /** Markup that was built by `html` (and so is escaped where it holds values). */
 export class Html {

@@ -1,7 +1,7 @@
 /** The console page, in Brazilian Portuguese: the status report as server-rendered HTML, every value escaped. */
-import type { StatusReport } from '../ops/status-report.js'
-import type { Reason } from '../ops/verdict.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
+import type { DamagedReport, StatusReport } from '../ops/status-report.js'
+import { explain, type Words } from '../ops/wording.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { hourlyChart } from './chart.js'
 import { html, type Html } from './html.js'
 
@@ -29,27 +29,8 @@ const HEADLINE = { ok: 'Tudo fluindo', warning: 'Fluindo, com avisos', problem: 
 const SEVERITY = { problem: 'problema', warning: 'aviso', info: 'nota' }
 const OUTCOME: Record<string, string> = { served: 'entregue', aborted: 'interrompido (será servido de novo)', cut: 'em envio' }
 
-/** Each finding in Portuguese, with the next step. */
-function explain (r: Reason, report: StatusReport): { text: Html | string, next: Html | string } {
-  const feed = report.feeds.find((f) => f.feed === r.feed)
-  const count = number.format(r.count ?? 0)
-  switch (r.code) {
-    case 'no-deliveries': return { text: 'Nenhuma entrega da Gupy recebida ainda.', next: html`Cadastre as assinaturas com ${cmd('gupy-rubeus-bridge register-webhooks')} e confira com ${cmd('gupy-rubeus-bridge check-webhooks')}.` }
-    case 'deliveries-quiet': return { text: 'Nenhuma entrega da Gupy há mais de um dia.', next: html`Confira as assinaturas com ${cmd('gupy-rubeus-bridge check-webhooks')}: a Gupy desativa uma assinatura depois de falhas seguidas.` }
-    case 'mapping-stalled': return { text: `Entregas guardadas que não estão sendo mapeadas: ${count}.`, next: 'Veja os registros (logs) do serviço e reinicie-o; nada se perde.' }
-    case 'mapping-failures': return { text: `Entregas que não puderam ser mapeadas: ${count}.`, next: html`Corrija a causa (motivos abaixo) e rode ${cmd('gupy-rubeus-bridge reprocess')}.` }
-    case 'contacts-held': return { text: `Contatos retidos por falta de dados: ${count}.`, next: 'Saem sozinhos quando uma entrega da Gupy completar os dados: corrija o cadastro do candidato na Gupy.' }
-    case 'feed-not-polled': return { text: `${r.feed}: a Rubeus não busca este feed há mais de uma hora, e há registros esperando (${count}).`, next: html`Na Rubeus, confira a integração desta URL (${cmd(feed?.path ?? '')}) e seu token.` }
-    case 'feed-never-polled': return { text: `${r.feed}: a Rubeus ainda não buscou este feed.`, next: html`Cadastre a URL ${cmd(feed?.path ?? '')} na Rubeus (Integrações → Serviços).` }
-    case 'waiting-for-contact': return { text: `${r.feed}: eventos esperando que seu contato saia no feed de contatos: ${count}.`, next: html`A Rubeus precisa buscar ${cmd('/rubeus/contatos')} antes (ou com mais frequência).` }
-    case 'batch-aborted': return { text: `${r.feed}: o último lote não chegou inteiro à Rubeus; ele será servido de novo.`, next: 'Nada a fazer se a próxima busca der certo.' }
-    case 'watchdog-not-configured': return { text: 'As assinaturas da Gupy não são verificadas automaticamente (não configurado).', next: html`Rode ${cmd('gupy-rubeus-bridge check-webhooks')} de tempos em tempos (num cron, por exemplo).` }
-    case 'subscriptions-broken': return { text: 'A última verificação encontrou problema nas assinaturas da Gupy.', next: html`Rode ${cmd('gupy-rubeus-bridge register-webhooks')}.` }
-    case 'reconciliation-failed': return { text: 'A última reconciliação com a API da Gupy falhou.', next: 'Veja os logs; ela é tentada de novo no próximo intervalo.' }
-    case 'deliveries-rejected': return { text: `Entregas recusadas desde o início do serviço (400, 401, 403 ou 413): ${count}.`, next: 'Se vierem da Gupy, confira GUPY_WEBHOOK_SECRETS e GUPY_ALLOWED_IPS; tentativas de estranhos também contam.' }
-    default: return { text: r.message, next: '' }
-  }
-}
+/** A finding's words (shared with the alerts) as HTML: commands and paths as copyable code. */
+const show = (words: Words) => words.map((w) => typeof w === 'string' ? w : cmd(w.code))
 
 export interface PageOptions {
   timeZone: string
@@ -58,6 +39,7 @@ export interface PageOptions {
 }
 
 export function consolePage (report: StatusReport, opts: PageOptions): string {
+  if (report.damaged !== null) return damagedPage(report, opts)
   const now = Date.parse(report.generatedAt)
   const time = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, dateStyle: 'short', timeStyle: 'medium' })
   const hourOf = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, hour: '2-digit', minute: '2-digit' })
@@ -68,8 +50,8 @@ export function consolePage (report: StatusReport, opts: PageOptions): string {
   const { verdict, deliveries, gupy, service, retention } = report
 
   const reasons = verdict.reasons.map((r) => {
-    const { text, next } = explain(r, report)
-    return html`<li data-code="${r.code}"><span class="tag ${r.severity}">${SEVERITY[r.severity]}</span> ${text}<span class="next">${next}</span></li>`
+    const { text, next } = explain(r, report.feeds)
+    return html`<li data-code="${r.code}"><span class="tag ${r.severity}">${SEVERITY[r.severity]}</span> ${show(text)}<span class="next">${show(next)}</span></li>`
   })
   const outcomes = service === null
     ? ''
@@ -144,5 +126,29 @@ ${feeds}</section>
 ${removals}</section>
 </main>
 <footer class="muted">versão ${report.version} · ${service === null ? '' : html`no ar ${ago(service.uptimeSeconds * 1000).replace('há ', '')} · `}banco de dados ${bytes(report.databaseBytes)} · <a href="${opts.base}/status.json">status.json</a></footer>
+</body></html>`.text
+}
+
+/** A damaged database file: the verdict alone, since nothing else is read from the file. */
+function damagedPage (report: DamagedReport, opts: PageOptions): string {
+  const time = new Intl.DateTimeFormat('pt-BR', { timeZone: opts.timeZone, dateStyle: 'short', timeStyle: 'medium' })
+  const reasons = report.verdict.reasons.map((r) => {
+    const { text, next } = explain(r, [])
+    return html`<li data-code="${r.code}"><span class="tag ${r.severity}">${SEVERITY[r.severity]}</span> ${show(text)}<span class="next">${show(next)}</span></li>`
+  })
+  return '<!doctype html>\n' + html`<html lang="pt-BR"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ponte Gupy → Rubeus: ${HEADLINE.problem}</title>
+<link rel="icon" href="${opts.base}/icon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="${opts.base}/console.css">
+<script src="${opts.base}/console.js" defer></script>
+</head><body>
+<header><h1>Ponte Gupy → Rubeus</h1><span class="muted" id="refresh">Recarregue a página para atualizar.</span></header>
+<main>
+<section class="verdict problem" id="verdict" data-status="problem"><h2>${HEADLINE.problem}</h2>
+<ul class="reasons">${reasons}</ul>
+<p class="muted">Situação em ${time.format(Date.parse(report.generatedAt))}. Os demais números vêm do banco de dados e não são mostrados enquanto ele estiver danificado.</p></section>
+</main>
+<footer class="muted">versão ${report.version} · <a href="${opts.base}/status.json">status.json</a></footer>
 </body></html>`.text
 }

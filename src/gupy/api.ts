@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { maskPersonalData } from '../personal-data.js'
+import { MAX_PAGES, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS, type CutReason } from '../vocabulary/gupy-api.js'
 
 /** Longest pause a 429 sets, whatever it says (Gupy's firewall counts the previous 5 minutes). */
 export const MAX_WAIT_MS = 600_000
@@ -20,18 +21,10 @@ export const TOLD_WAIT_MS = 2000
 export const ATTEMPTS = 5
 /** Items asked for per page of a listing. */
 export const PER_PAGE = 100
-/** Requests per minute by default, every process together: Gupy allows 500 per IP, this leaves room for another tool. */
-export const REQUESTS_PER_MINUTE = 400
-/** What Gupy allows per minute and IP address. */
-export const GUPY_LIMIT_PER_MINUTE = 500
 /** First backoff after a 5xx or a time-out; doubled at each further attempt. */
 export const BACKOFF_MS = 1000
-/** Seconds an answer may take, headers and body together, by default (GUPY_API_TIMEOUT_SECONDS). */
-export const TIMEOUT_SECONDS = 30
 /** The largest answer read; reading stops there (the real pages of 100 applications are well under 1 MB). */
 export const MAX_ANSWER_BYTES = 10_000_000
-/** Pages of one listing at most (200,000 items): a listing that never ends is cut there. */
-export const MAX_PAGES = 2000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -90,32 +83,9 @@ export interface GupyApiOptions {
 }
 
 /**
- * Why a listing was cut short of what Gupy's totals promised: a page repeated an earlier one, the
- * pages went past the results Gupy announced, or the listing reached MAX_PAGES.
+ * How a wait is told (onWait): a pause after a 429, a free slot of the budget far away, a retry's backoff.
  */
-export type CutReason = 'repeatedPage' | 'pastTotals' | 'pageCap'
-
-export const CUT_REASONS: Record<CutReason, string> = {
-  repeatedPage: 'a page repeated an earlier one',
-  pastTotals: 'the pages went past the results Gupy announced',
-  pageCap: `more than ${MAX_PAGES} pages`
-}
-
-export const noCuts = (): Record<CutReason, number> => ({ repeatedPage: 0, pastTotals: 0, pageCap: 0 })
-
 export type WaitKind = 'pause' | 'budget' | 'retry'
-
-/**
- * What a run waited for the request budget, for its summary and `status`: `waited 65 s for Gupy's
- * request budget (1 pause after a 429)`; '' under a second. Takes a stored summary's values as they are.
- */
-export function budgetWaitText (ms: unknown, rateLimited: unknown): string {
-  const waited = Number(ms ?? 0)
-  const pauses = Number(rateLimited ?? 0)
-  if (!(waited >= 1000) && !(pauses > 0)) return ''
-  const time = waited >= 120_000 ? `${Math.round(waited / 60_000)} min` : `${Math.round(waited / 1000)} s`
-  return `waited ${time} for Gupy's request budget${pauses > 0 ? ` (${pauses} ${pauses === 1 ? 'pause' : 'pauses'} after a 429)` : ''}`
-}
 
 /**
  * The slots requests start in. `take` returns when the next request may start: `spacingMs` after the

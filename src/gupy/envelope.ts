@@ -1,6 +1,6 @@
 /** The Gupy webhook envelope: only `id`, `event` and `date` are required; everything else is kept raw. */
 import { z } from 'zod'
-import type { Outcome } from './events.js'
+import type { Outcome } from '../vocabulary/gupy-events.js'
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 

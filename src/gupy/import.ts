@@ -3,9 +3,10 @@
  * subscriptions), stored as deliveries `gupy-api:<applicationId>:import`. Ids deduplicate, so a
  * second import adds nothing; the jobs an interrupted import finished are skipped when it resumes.
  */
-import { CUT_REASONS, GupyApiError, noCuts, type CutReason, type GupyApi, type Page } from './api.js'
+import { GupyApiError, type GupyApi, type Page } from './api.js'
 import { applicationsPath } from './reconcile.js'
-import { applicationId, apiDelivery, noSkips, type RestApplication, type RestJob, type SkipReason } from './rest.js'
+import { applicationId, apiDelivery, type RestApplication, type RestJob } from './rest.js'
+import { CUT_REASONS, noCuts, noSkips, type CutReason, type SkipReason } from '../vocabulary/gupy-api.js'
 import type { Repositories } from '../store/repositories.js'
 
 export interface ImportSummary {

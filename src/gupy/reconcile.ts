@@ -3,9 +3,10 @@
  * Gupy's API is asked for that job's reproved and withdrawn applications; each known, still open one
  * becomes one stored delivery `gupy-api:<applicationId>:<status>`, mapped like any other.
  */
-import { OUTCOME_STATUSES, type OutcomeStatus } from './events.js'
-import { CUT_REASONS, GupyApiError, noCuts, type CutReason, type GupyApi } from './api.js'
-import { apiDelivery, applicationId, noSkips, type RestApplication, type SkipReason } from './rest.js'
+import { OUTCOME_STATUSES, type OutcomeStatus } from '../vocabulary/gupy-events.js'
+import { GupyApiError, type GupyApi } from './api.js'
+import { apiDelivery, applicationId, type RestApplication } from './rest.js'
+import { CUT_REASONS, noCuts, noSkips, type CutReason, type SkipReason } from '../vocabulary/gupy-api.js'
 import type { Repositories } from '../store/repositories.js'
 import { isBusy } from '../store/sqlite.js'
 import { setTimeout as delay } from 'node:timers/promises'

@@ -4,9 +4,9 @@
  * usual mapping, last-writer-wins, dedupe and feeds apply to them. What they carry is personal data.
  */
 import { outsideDateWindow, parseEventDate } from './envelope.js'
-import { API_ID_PREFIX } from './events.js'
+import { API_ID_PREFIX } from '../vocabulary/gupy-events.js'
 import type { Delivery } from '../store/inbox.js'
-import { CUT_REASONS, type CutReason } from './api.js'
+import type { SkipReason } from '../vocabulary/gupy-api.js'
 
 /** A job as `GET /api/v1/jobs` lists it (only what the bridge reads). */
 export interface RestJob { id: number | string, name?: string, status?: string }
@@ -65,35 +65,6 @@ export function webhookData (application: RestApplication, job: RestJob): Record
 }
 
 export type ApiDeliveryKind = 'status' | 'import'
-
-/** Why an application from the API is not stored: it has no id to key it by, or its date would break the order. */
-export type SkipReason = 'noId' | 'dateOutOfWindow'
-
-export const SKIP_REASONS: Record<SkipReason, string> = {
-  noId: 'without a usable id',
-  dateOutOfWindow: 'dated before 2000 or more than a day ahead'
-}
-
-export const noSkips = (): Record<SkipReason, number> => ({ noId: 0, dateOutOfWindow: 0 })
-
-/**
- * What a run against the API left out and why, for its summary line and `status`:
- * `2 applications skipped (1 without a usable id, 1 dated …); 1 listing cut short (…)`; '' when nothing.
- * Takes a stored summary as it is (older ones have neither count).
- */
-export function leftOut (skipped: unknown, cut: unknown): string {
-  const parts: string[] = []
-  const describe = (counts: unknown, words: Record<string, string>, one: string, many: string) => {
-    const found = Object.entries(words)
-      .map(([key, text]) => [Number((counts as Record<string, unknown> | undefined)?.[key] ?? 0), text] as const)
-      .filter(([n]) => Number.isFinite(n) && n > 0)
-    const total = found.reduce((sum, [n]) => sum + n, 0)
-    if (total > 0) parts.push(`${total} ${total === 1 ? one : many} (${found.map(([n, text]) => `${n} ${text}`).join(', ')})`)
-  }
-  describe(skipped, SKIP_REASONS, 'application skipped', 'applications skipped')
-  describe(cut, CUT_REASONS as Record<CutReason, string>, 'listing cut short', 'listings cut short')
-  return parts.join('; ')
-}
 
 /**
  * The application's id as the delivery id carries it: a positive integer, or a short token of letters,

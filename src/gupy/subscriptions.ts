@@ -27,8 +27,59 @@ export function wantedSubscription (publicUrl: string, secret: string, owner: { 
   }
 }
 
-/** Ours: it posts to a bridge's webhook path (the host may have changed with PUBLIC_URL). */
-export const isOurs = (s: Subscription) => typeof s.postbackUrl === 'string' && s.postbackUrl.replace(/\/+$/, '').endsWith(WEBHOOK_PATH)
+/**
+ * What the bridge keeps of its own subscriptions (in its database): each one it created, repaired or
+ * found at its exact address, with the postbackUrl it last gave it; and how to keep one more.
+ */
+export interface Ownership {
+  owned: ReadonlyMap<string, string>
+  record: (id: string, action: Action, postbackUrl: string) => void
+}
+
+/**
+ * The bridge's (SPEC §3): posting to exactly PUBLIC_URL/webhooks/gupy, or recorded by the bridge and
+ * still posting where it last pointed it (so a changed PUBLIC_URL moves it). Nothing else is, whatever
+ * its URL looks like: another integration's `/webhooks/gupy`, a second bridge's on the same account
+ * (staging and production), or one of ours that someone else re-pointed (a person, or a bridge
+ * restored from this one's backup: both claiming it would flip it back and forth).
+ */
+export function isOurs (s: Subscription, want: Wanted, owned: ReadonlyMap<string, string>): boolean {
+  return typeof s.postbackUrl === 'string' && (s.postbackUrl === want.postbackUrl || owned.get(s.id) === s.postbackUrl)
+}
+
+/** The action's subscriptions that are ours, the one to keep first: at the wanted address (one we recorded before one we did not), then one we recorded. */
+function ours (subscriptions: readonly Subscription[], action: Action, want: Wanted, owned: ReadonlyMap<string, string>): Subscription[] {
+  const rank = (s: Subscription) => (s.postbackUrl === want.postbackUrl ? 0 : 2) + (owned.has(s.id) ? 0 : 1)
+  return subscriptions.filter((s) => s.action === action && isOurs(s, want, owned)).sort((a, b) => rank(a) - rank(b))
+}
+
+/** Another's subscription, as it may be shown: its address without query, fragment or user (they may hold its key). */
+export interface Foreign { id: string, action: string, postbackUrl: string }
+
+const shown = (url: string) => {
+  try {
+    const u = new URL(url)
+    return u.origin + u.pathname
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+/**
+ * Subscriptions for our actions that post to a bridge-like address (`…/webhooks/gupy`) but are not
+ * ours: worth mentioning (why a new one was created beside them), never to be touched.
+ */
+export function notOurs (subscriptions: readonly Subscription[], want: Wanted, owned: ReadonlyMap<string, string>): Foreign[] {
+  return subscriptions
+    .filter((s) => (ACTIONS as readonly string[]).includes(s.action) && typeof s.postbackUrl === 'string' &&
+      shown(s.postbackUrl).replace(/\/+$/, '').endsWith(WEBHOOK_PATH) && !isOurs(s, want, owned))
+    .map((s) => ({ id: s.id, action: s.action, postbackUrl: shown(s.postbackUrl as string) }))
+}
+
+/** Records `id` as the bridge's, posting to `postbackUrl`, unless it already is (no write when nothing changes). */
+export function keep (ownership: Ownership, id: string, action: Action, postbackUrl: string): void {
+  if (ownership.owned.get(id) !== postbackUrl) ownership.record(id, action, postbackUrl)
+}
 
 const header = (headers: Subscription['clientHeaders'], name: string) =>
   Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
@@ -46,20 +97,19 @@ export function differences (s: Subscription, want: Wanted): string[] {
 }
 
 export type CheckResult =
-  /** No subscription for the action posts to the wanted URL; `elsewhere`: ours that post to another host. */
-  | { action: Action, state: 'missing', elsewhere: string[] }
+  /** None of ours for the action. */
+  | { action: Action, state: 'missing' }
   | { action: Action, state: 'ok', id: string }
-  /** It posts here but differs (owner differences are not counted). */
+  /** Ours, but it differs: inactive, wrong headers, or posting to an earlier PUBLIC_URL (owner differences are not counted). */
   | { action: Action, state: 'wrong', id: string, differences: string[] }
 
-/** `check-webhooks`: for each action, whether a subscription posts here and is as wanted. */
-export function checkSubscriptions (subscriptions: readonly Subscription[], want: Wanted): CheckResult[] {
+/** `check-webhooks`: for each action, whether one of ours exists and is as wanted. */
+export function checkSubscriptions (subscriptions: readonly Subscription[], want: Wanted, owned: ReadonlyMap<string, string>): CheckResult[] {
   return ACTIONS.map((action): CheckResult => {
-    const candidates = subscriptions.filter((s) => s.action === action)
-    const exact = candidates.find((s) => s.postbackUrl === want.postbackUrl)
-    if (exact === undefined) return { action, state: 'missing', elsewhere: candidates.filter(isOurs).map((s) => s.postbackUrl as string) }
-    const diff = differences(exact, want).filter((d) => !d.startsWith('techOwner'))
-    return diff.length === 0 ? { action, state: 'ok', id: exact.id } : { action, state: 'wrong', id: exact.id, differences: diff }
+    const current = ours(subscriptions, action, want, owned)[0]
+    if (current === undefined) return { action, state: 'missing' }
+    const diff = differences(current, want).filter((d) => !d.startsWith('techOwner'))
+    return diff.length === 0 ? { action, state: 'ok', id: current.id } : { action, state: 'wrong', id: current.id, differences: diff }
   })
 }
 
@@ -73,38 +123,51 @@ export interface SubscriptionBody {
   techOwnerEmail: string
 }
 
-/** `extra`: how many more of our subscriptions exist for the action (to be removed in Gupy by hand). */
+/** `extra`: the ids of more subscriptions of ours for the action (to be removed in Gupy by hand). */
 export type RepairPlan =
   /** Neither the configuration nor the existing subscription names a technical owner: nothing can be sent. */
-  | { action: Action, kind: 'needs-owner', extra: number }
+  | { action: Action, kind: 'needs-owner', extra: string[] }
   /** `id`: what Gupy answered once created by applyRepair, when it said. */
-  | { action: Action, kind: 'create', body: SubscriptionBody, extra: number, id?: string | undefined }
-  | { action: Action, kind: 'update', id: string, body: SubscriptionBody, differences: string[], extra: number }
-  | { action: Action, kind: 'up-to-date', id: string, extra: number }
+  | { action: Action, kind: 'create', body: SubscriptionBody, extra: string[], id?: string | undefined }
+  | { action: Action, kind: 'update', id: string, body: SubscriptionBody, differences: string[], extra: string[] }
+  | { action: Action, kind: 'up-to-date', id: string, postbackUrl: string, extra: string[] }
 
 /**
- * `register-webhooks` for one action: create what is missing, update what differs, never duplicate.
- * Of ours, the one posting to the wanted URL is kept, else the first (PUBLIC_URL changed).
+ * `register-webhooks` for one action: create what is missing, update what differs, never duplicate,
+ * and never touch a subscription that is not ours. Of ours, the one at the wanted address is kept,
+ * else one we recorded (PUBLIC_URL changed: it is moved).
  */
-export function planRepair (subscriptions: readonly Subscription[], action: Action, want: Wanted): RepairPlan {
-  const ours = subscriptions.filter((s) => s.action === action && isOurs(s))
-  const current = ours.find((s) => s.postbackUrl === want.postbackUrl) ?? ours[0]
-  const extra = Math.max(0, ours.length - 1)
+export function planRepair (subscriptions: readonly Subscription[], action: Action, want: Wanted, owned: ReadonlyMap<string, string>): RepairPlan {
+  const [current, ...more] = ours(subscriptions, action, want, owned)
+  const extra = more.map((s) => s.id)
   const techOwnerName = want.techOwnerName ?? current?.techOwnerName
   const techOwnerEmail = want.techOwnerEmail ?? current?.techOwnerEmail
   if (techOwnerName === undefined || techOwnerEmail === undefined) return { action, kind: 'needs-owner', extra }
   const body: SubscriptionBody = { action, status: 'active', postbackUrl: want.postbackUrl, clientHeaders: want.clientHeaders, techOwnerName, techOwnerEmail }
   if (current === undefined) return { action, kind: 'create', body, extra }
   const diff = differences(current, want)
-  return diff.length === 0 ? { action, kind: 'up-to-date', id: current.id, extra } : { action, kind: 'update', id: current.id, body, differences: diff, extra }
+  return diff.length === 0
+    ? { action, kind: 'up-to-date', id: current.id, postbackUrl: want.postbackUrl, extra }
+    : { action, kind: 'update', id: current.id, body, differences: diff, extra }
 }
 
-/** Sends a plan's creation or update to Gupy; the plan back, with a created subscription's id. */
-export async function applyRepair (api: Pick<GupyApi, 'call'>, plan: RepairPlan): Promise<RepairPlan> {
+/**
+ * Sends a plan's creation or update to Gupy, then records the subscription as ours (also one found up
+ * to date at our address, so that a later change of PUBLIC_URL moves it); the plan back, with a
+ * created subscription's id. A creation whose answer gives no id is ours by its address until a later
+ * run records it.
+ */
+export async function applyRepair (api: Pick<GupyApi, 'call'>, plan: RepairPlan, ownership: Ownership): Promise<RepairPlan> {
   if (plan.kind === 'create') {
-    const created = await api.call('POST', '/api/v1/webhooks', plan.body) as { id?: string } | undefined
-    return { ...plan, id: created?.id }
+    const created = await api.call('POST', '/api/v1/webhooks', plan.body) as { id?: unknown } | undefined
+    const id = typeof created?.id === 'string' && created.id !== '' ? created.id : undefined
+    if (id !== undefined) keep(ownership, id, plan.action, plan.body.postbackUrl)
+    return { ...plan, id }
   }
-  if (plan.kind === 'update') await api.call('PUT', `/api/v1/webhooks/${encodeURIComponent(plan.id)}`, plan.body)
+  if (plan.kind === 'update') {
+    await api.call('PUT', `/api/v1/webhooks/${encodeURIComponent(plan.id)}`, plan.body)
+    keep(ownership, plan.id, plan.action, plan.body.postbackUrl)
+  }
+  if (plan.kind === 'up-to-date') keep(ownership, plan.id, plan.action, plan.postbackUrl)
   return plan
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from '@fastify/type-provider-zod'
 import { ForbiddenAddressError, StoreUnavailableError, UnauthorizedError } from '../errors.js'
 import { eventLabel } from '../ops/metrics.js'
 import { ClosedError } from '../store/group-commit.js'
+import { isDamage } from '../store/sqlite.js'
 import { EnvelopeSchema, type Ack } from './envelope.js'
 import { matchesAnySecret, secretDigests } from '../credentials.js'
 import { addressAllowlist, presentedSecret } from './auth.js'
@@ -69,6 +70,11 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
     const { id, event, date } = request.body
     const fields = { eventId: id, event: eventLabel(event), bytes: request.rawBody?.length ?? 0 }
     request.logFields = fields
+    if (app.store.writes.damaged !== undefined) {
+      // Not stored: Gupy retries for about 2 h, time to restore a backup and take the retries.
+      app.metrics.deliveries.inc({ event: fields.event, outcome: 'unavailable' })
+      throw new StoreUnavailableError('the database file is damaged')
+    }
     let outcome
     try {
       outcome = await app.store.ingest.submit({
@@ -77,7 +83,7 @@ const webhook: FastifyPluginAsyncZod<WebhookOptions> = async (app, opts) => {
     } catch (err) {
       request.log.error({ err, ...fields }, 'delivery not stored')
       app.metrics.deliveries.inc({ event: fields.event, outcome: 'unavailable' })
-      throw new StoreUnavailableError(err instanceof ClosedError ? 'shutting down' : 'database unavailable')
+      throw new StoreUnavailableError(err instanceof ClosedError ? 'shutting down' : isDamage(err) ? 'the database file is damaged' : 'database unavailable')
     }
     request.logFields = { ...fields, outcome }
     app.metrics.deliveries.inc({ event: fields.event, outcome })

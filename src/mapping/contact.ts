@@ -1,5 +1,5 @@
 /** Gupy candidate → Rubeus contact: field values, the contact key, last-writer-wins merging, rendering. */
-import * as f from './formats.js'
+import * as f from '../vocabulary/formats.js'
 import type { Mapping } from './mapping-file.js'
 import { fieldAt, valueAt } from './template.js'
 

@@ -1,5 +1,5 @@
 /** Gupy application event → Rubeus events: which feeds take it, and the record for each. */
-import { foldText, localDateTime, recordJson } from './formats.js'
+import { foldText, localDateTime, recordJson } from '../vocabulary/formats.js'
 import type { Feed, Mapping } from './mapping-file.js'
 import { fieldAt, renderTemplate, scalarAt } from './template.js'
 

@@ -5,7 +5,7 @@ import { candidateKeys, contactKey, contactValues, mergeContact, renderContact, 
 import { feedsFor, renderEvent } from './event.js'
 import type { Mapping } from './mapping-file.js'
 import { scalarAt, valueAt } from './template.js'
-import { ENDED_STATUSES } from '../gupy/events.js'
+import { ENDED_STATUSES } from '../vocabulary/gupy-events.js'
 
 export interface MapperOptions {
   mapping: Mapping

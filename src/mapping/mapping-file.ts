@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
-import { APPLICATION_EVENTS, APPLICATION_STATUSES } from '../gupy/events.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import { foldText } from './formats.js'
+import { APPLICATION_EVENTS, APPLICATION_STATUSES } from '../vocabulary/gupy-events.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import { foldText } from '../vocabulary/formats.js'
 import { TEMPLATE_MAX_BYTES, TEMPLATE_SYNTAX, templatePaths } from './template.js'
 
 /** A dotted path into the Gupy delivery, e.g. `data.job.code` (see README, "The mapping file"). */

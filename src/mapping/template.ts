@@ -1,5 +1,5 @@
 /** Values taken from a delivery by dotted path, and the `{{path|fallback}}` description templates. */
-import { escapeHtml, text } from './formats.js'
+import { escapeHtml, text } from '../vocabulary/formats.js'
 
 const PLACEHOLDER = /\{\{\s*([^{}|\s]+)\s*(?:\|([^{}]*))?\}\}/g
 

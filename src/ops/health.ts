@@ -10,17 +10,21 @@ const health: FastifyPluginAsync = async (app) => {
   /** GET /healthz — the process is up and answering. */
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  /** GET /readyz — the database answers, its schema is current and the last write succeeded; 503 otherwise. */
+  /** GET /readyz — the database answers, its schema is current, the last write succeeded and no damage was met; 503 otherwise. */
   app.get('/readyz', async (_request, reply) => {
+    const { writes } = app.store
     const problems: string[] = []
-    try {
-      const version = userVersion.get() as number
-      if (version !== expectedVersion) problems.push(`schema version ${version}, expected ${expectedVersion}`)
-    } catch {
-      problems.push('database unavailable')
+    if (writes.damaged === undefined) { // a damaged file is not read
+      try {
+        const version = userVersion.get() as number
+        if (version !== expectedVersion) problems.push(`schema version ${version}, expected ${expectedVersion}`)
+      } catch (err) {
+        writes.report(err)
+        if (writes.damaged === undefined) problems.push('database unavailable')
+      }
     }
-    const failure = app.store.writes.failure
-    if (failure !== undefined) problems.push(`the database cannot be written (${failure}); ready again once a write succeeds`)
+    if (writes.damaged !== undefined) problems.push(`the database file is damaged (${writes.damaged}): nothing is read from it nor written to it; stop the service and restore a backup`)
+    if (writes.failure !== undefined) problems.push(`the database cannot be written (${writes.failure}); ready again once a write succeeds`)
     if (problems.length > 0) return reply.code(503).send({ status: 'unavailable', problems })
     return { status: 'ready' }
   })

@@ -1,7 +1,7 @@
 /** Prometheus metrics: one registry per app instance, served at GET /metrics. */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { isApplicationEvent } from '../gupy/events.js'
+import { isApplicationEvent } from '../vocabulary/gupy-events.js'
 
 function createMetrics () {
   const registry = new Registry()
@@ -93,6 +93,12 @@ function createMetrics () {
     gupyRateLimited: new Counter({
       name: 'bridge_gupy_rate_limited_total',
       help: 'Answers 429 (Gupy\'s rate limit) the service got; each pauses every process\'s requests to Gupy',
+      registers: [registry]
+    }),
+    alertsSent: new Counter({
+      name: 'bridge_alerts_sent_total',
+      help: 'Alert messages posted to ALERT_WEBHOOK_URL, by result (sent: accepted with a 2xx; failed: refused or unreachable after its retries)',
+      labelNames: ['result'] as const,
       registers: [registry]
     }),
     outcomesFound: new Counter({

@@ -1,151 +1,51 @@
 /** The status report: what `status --json` prints and `GET /console/status.json` returns, built in one place. */
-import { readFileSync } from 'node:fs'
-import { budgetWaitText } from '../gupy/api.js'
-import { leftOut } from '../gupy/rest.js'
-import { readBudget } from '../store/gupy-budget.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import type { DeliveryState } from '../store/inbox.js'
-import type { Purged } from '../store/retention.js'
 import type { Repositories } from '../store/repositories.js'
-import { judge, type Verdict } from './verdict.js'
+import { isDamage, sqliteCode } from '../store/sqlite.js'
+import { iso, reportFacts, VERSION, type ReportFacts, type ReportOptions, type ServiceInfo } from './report-facts.js'
+import { damagedVerdict, judge, type Verdict } from './verdict.js'
 
-/** Hours of deliveries the report (and the console's chart) covers. */
-export const CHART_HOURS = 48
-
-/** The service's version, from its package.json (beside `src/` and `dist/`). */
-export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
-
-/**
- * Gupy's side beyond the webhooks: the subscriptions as the watchdog last saw them, and the last
- * reconciliation. `null` means not configured (no watchdog or reconciliation in this build, or no
- * API token): the console says so.
- */
-export interface GupyWatch {
-  subscriptions: Array<{ event: string, ok: boolean, problem: string | null }> | null
-  lastWatchdogCheck: { at: string, ok: boolean, problems: string[] } | null
-  lastReconciliation: { at: string, ok: boolean, summary: string } | null
+/** What the service knows of damage to its file (the store's health); commands have none. */
+interface Damage {
+  damaged?: string | undefined
+  report: (err: unknown) => void
 }
 
 /**
- * The request budget every process on the database shares: the pause a 429 set (in force when
- * `pausedUntil` is ahead of the report's time), the last 429 and how many there were.
+ * The report of a damaged database file: nothing is read from it, the verdict says so. The
+ * service's start-up refuses such a file; this is damage met while running, or by `status`.
  */
-export interface BudgetReport { pausedUntil: string | null, pauseReason: string | null, lastPauseAt: string | null, pauses: number }
+export interface DamagedReport {
+  generatedAt: string
+  version: string
+  /** SQLite's code for the damage (SQLITE_CORRUPT, SQLITE_NOTADB). */
+  damaged: string
+  service: ServiceInfo | null
+  verdict: Verdict
+}
 
-/** The last run of one kind of work against Gupy's API (watchdog, reconciliation, import), as stored. */
-export interface RunReport { at: string, ok: boolean, seconds: number, summary: Record<string, unknown>, error: string | null }
-
-interface WatchedSubscription { action: string, state: string, repair: string, up: boolean }
-
-/** Gupy's side from the last runs the store keeps; nothing stored means not configured (or not run yet). */
-function gupyFacts ({ gupy, db }: Repositories, now: number): GupyWatch & Record<'watch' | 'reconcile' | 'import', RunReport | null> & { budget: BudgetReport | null } {
-  const runs = gupy.lastRuns()
-  const report = (kind: 'watch' | 'reconcile' | 'import'): RunReport | null => {
-    const r = runs[kind]
-    return r === undefined
-      ? null
-      : { at: iso(r.finishedAt)!, ok: r.ok, seconds: Math.round((r.finishedAt - r.startedAt) / 100) / 10, summary: r.summary, error: r.error ?? null }
+/**
+ * Reads only small tables and indexes: its cost does not grow with the inbox. Given the store's
+ * health (`writes`), a file known to be damaged is not read, and damage met here is reported to it.
+ */
+export function statusReport (repositories: Repositories & { writes?: Damage }, opts: ReportOptions): StatusReport {
+  const damaged = (code: string): DamagedReport => damagedReport(code, opts)
+  if (repositories.writes?.damaged !== undefined) return damaged(repositories.writes.damaged)
+  let facts: ReportFacts
+  try {
+    facts = reportFacts(repositories, opts)
+  } catch (err) {
+    if (!isDamage(err)) throw err
+    repositories.writes?.report(err)
+    return damaged(sqliteCode(err) ?? 'SQLITE_CORRUPT')
   }
-  const watch = report('watch')
-  const reconcile = report('reconcile')
-  const seen = watch?.ok === true && Array.isArray(watch.summary.subscriptions) ? watch.summary.subscriptions as WatchedSubscription[] : null
-  const subscriptions = seen?.map((x) => ({ event: x.action, ok: x.up, problem: x.up ? null : x.state })) ?? null
-  const problems = watch === null ? [] : watch.ok ? (subscriptions ?? []).filter((x) => !x.ok).map((x) => `${x.event}: ${x.problem ?? '?'}`) : [watch.error ?? 'failed']
-  const counts = reconcile?.summary as { jobs?: number, applications?: number, calls?: number, outcomes?: Record<string, number> } | undefined
-  const found = Object.values(counts?.outcomes ?? {}).reduce((a, b) => a + b, 0)
-  const left = reconcile === null ? '' : [leftOut(reconcile.summary.skipped, reconcile.summary.cut), budgetWaitText(reconcile.summary.budgetWaitMs, reconcile.summary.rateLimited)].filter((x) => x !== '').join('; ')
-  const budget = readBudget(db)
-  return {
-    subscriptions,
-    lastWatchdogCheck: watch === null ? null : { at: watch.at, ok: problems.length === 0, problems },
-    lastReconciliation: reconcile === null
-      ? null
-      : {
-          at: reconcile.at,
-          ok: reconcile.ok,
-          summary: reconcile.ok
-            ? `${counts?.jobs ?? 0} jobs asked, ${counts?.applications ?? 0} applications seen, ${found} outcomes found, ${counts?.calls ?? 0} API calls` +
-              (left === '' ? '' : `; ${left}`)
-            : `failed: ${reconcile.error ?? 'unknown reason'}`
-        },
-    watch,
-    reconcile,
-    import: report('import'),
-    budget: budget === undefined
-      ? null
-      : { pausedUntil: budget.pausedUntil > now ? iso(budget.pausedUntil) : null, pauseReason: budget.pausedUntil > now ? budget.pauseReason ?? null : null, lastPauseAt: iso(budget.lastPauseAt), pauses: budget.pauses }
-  }
+  return { ...facts, damaged: null, verdict: judge(facts, opts.now) }
 }
 
-/** Deliveries by outcome as the running service answered them, rejected ones included (those are never stored). */
-export type Outcomes = Record<'accepted' | 'duplicate' | 'ignored' | 'rejected' | 'unavailable', number>
-
-/** What only the running service knows; `status` on the command line has no service to ask. */
-export interface ServiceInfo {
-  startedAt: string
-  uptimeSeconds: number
-  outcomesSinceStart: Outcomes
+/** The report of a file found damaged, whatever read it first (even the schema, before any repository exists). */
+export function damagedReport (code: string, opts: Pick<ReportOptions, 'now' | 'service'>): DamagedReport {
+  return { generatedAt: iso(opts.now)!, version: VERSION, damaged: code, service: opts.service ?? null, verdict: damagedVerdict(code) }
 }
 
-export interface ReportOptions {
-  /** Every feed: the contacts feed and the mapping's event feeds. */
-  feeds: readonly string[]
-  settleMs: number
-  retentionDays: number
-  now: number
-  service?: ServiceInfo
-}
-
-const iso = (ms: number | undefined | null) => ms === undefined || ms === null ? null : new Date(ms).toISOString()
-const rewindCommand = (feed: string, batch: number) => `gupy-rubeus-bridge rewind --feed ${feed} --batch ${batch}`
-const retentionRun = (r: Purged & { at: number, days: number }) =>
-  ({ at: iso(r.at)!, days: r.days, payloads: r.payloads, records: r.records, batches: r.batches, contacts: r.contacts })
-
-/** Reads only small tables and indexes: its cost does not grow with the inbox. */
-export function statusReport (repositories: Repositories, opts: ReportOptions): ReportFacts & { verdict: Verdict } {
-  const facts = reportFacts(repositories, opts)
-  return { ...facts, verdict: judge(facts, opts.now) }
-}
-
-function reportFacts (repositories: Repositories, opts: ReportOptions) {
-  const { db, inbox, feeds, retention } = repositories
-  const { now } = opts
-  const counts = inbox.counts()
-  const pageCount = db.pragma('page_count', { simple: true }) as number
-  const pageSize = db.pragma('page_size', { simple: true }) as number
-  const lastRun = retention.lastRuns(1)[0]
-  return {
-    generatedAt: iso(now)!,
-    version: VERSION,
-    databaseBytes: pageCount * pageSize,
-    deliveries: counts.byState as Record<DeliveryState, number>,
-    lastReceivedAt: iso(counts.lastReceivedAt),
-    deliveriesPerHour: inbox.perHour(now, CHART_HOURS).map((h) => ({ hour: iso(h.hour)!, count: h.count })),
-    failures: inbox.failures().map((f) => ({ ...f, command: 'gupy-rubeus-bridge reprocess' })),
-    held: feeds.heldReasons(),
-    feeds: opts.feeds.map((feed) => {
-      const batches = feeds.lastBatches(feed, 5).map((b) => ({
-        id: b.id, records: b.count, at: iso(b.cut_at)!, outcome: b.outcome, caller: b.caller, rewind: rewindCommand(feed, b.id)
-      }))
-      const poll = feeds.lastPoll(feed)
-      return {
-        feed,
-        path: feed === CONTACTS_FEED ? '/rubeus/contatos' : `/rubeus/eventos/${feed}`,
-        ...feeds.counts(feed, now, opts.settleMs),
-        lastPoll: poll === undefined ? null : { at: iso(poll.at)!, caller: poll.caller },
-        lastBatch: batches[0] ?? null,
-        batches
-      }
-    }),
-    retention: {
-      days: opts.retentionDays,
-      lastRun: lastRun === undefined ? null : retentionRun(lastRun),
-      lastRemovals: retention.lastRemovals(5).map(retentionRun)
-    },
-    gupy: gupyFacts(repositories, now),
-    service: opts.service ?? null
-  }
-}
-
-export type ReportFacts = ReturnType<typeof reportFacts>
-export type StatusReport = ReturnType<typeof statusReport>
+/** The report of a sound database file. */
+export type FullReport = ReportFacts & { damaged: null, verdict: Verdict }
+export type StatusReport = FullReport | DamagedReport

@@ -1,6 +1,6 @@
 /** Is everything flowing? The verdict over a status report: each reason with its severity and subject. */
-import { CONTACTS_FEED } from '../rubeus/contract.js'
-import type { ReportFacts } from './status-report.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import type { ReportFacts } from './report-facts.js'
 
 export type Severity = 'problem' | 'warning' | 'info'
 
@@ -21,6 +21,8 @@ export interface Verdict {
 
 /** Gupy may go quiet on a weekend night; a day without any delivery is worth a look. */
 const QUIET_MS = 24 * 3_600_000
+/** A new install waits for its first delivery while its subscriptions are set up: normal for an hour. */
+const NEW_INSTALL_MS = 3_600_000
 /** Rubeus polls every few minutes when its integration runs. */
 const POLL_EXPECTED_MS = 3_600_000
 /** Mapping trails ingest by milliseconds; deliveries still unmapped this long after the last one mean it stopped. */
@@ -33,7 +35,7 @@ export function judge (report: ReportFacts, now: number): Verdict {
   const age = (at: string | null) => at === null ? Infinity : now - Date.parse(at)
 
   const last = age(report.lastReceivedAt)
-  if (last === Infinity) add('warning', 'no-deliveries', 'no delivery from Gupy has been received yet')
+  if (last === Infinity) add(age(report.installedAt) < NEW_INSTALL_MS ? 'info' : 'warning', 'no-deliveries', 'no delivery from Gupy has been received yet')
   else if (last > QUIET_MS) add('warning', 'deliveries-quiet', 'no delivery from Gupy for more than a day')
   if (report.deliveries.received > 0 && last > MAPPING_STALL_MS) {
     add('problem', 'mapping-stalled', 'stored deliveries are not being mapped', { count: report.deliveries.received })
@@ -65,4 +67,16 @@ export function judge (report: ReportFacts, now: number): Verdict {
 
   const status = reasons.some((r) => r.severity === 'problem') ? 'problem' : reasons.some((r) => r.severity === 'warning') ? 'warning' : 'ok'
   return { status, reasons }
+}
+
+/** A damaged database file: nothing else is read from it, so this is the one finding. */
+export function damagedVerdict (code: string): Verdict {
+  return {
+    status: 'problem',
+    reasons: [{
+      severity: 'problem',
+      code: 'database-damaged',
+      message: `the database file is damaged (${code}): nothing is read from it nor written to it; stop the service and restore a backup (README: Disaster recovery)`
+    }]
+  }
 }

@@ -5,9 +5,7 @@ import { Gauge } from 'prom-client'
 import { z } from 'zod'
 import { loginGuard } from '../credentials.js'
 import { DatabaseUnavailableError, NotFoundError } from '../errors.js'
-import { sqliteCode } from '../store/sqlite.js'
-import type { Batch } from '../store/feeds.js'
-import { CONTACTS_FEED, MAX_BATCH_SIZE } from './contract.js'
+import { CONTACTS_FEED, MAX_BATCH_SIZE } from '../vocabulary/rubeus-feeds.js'
 import { feedAuth, type FeedAuthOptions } from './auth.js'
 
 export interface FeedsOptions {
@@ -26,32 +24,9 @@ const BrowseQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_BATCH_SIZE).optional()
 })
 
-/** One poll at a time per feed: a queue of promises, each released when its batch is settled. */
-function feedLocks () {
-  const tails = new Map<string, Promise<void>>()
-  return async (feed: string): Promise<() => void> => {
-    const previous = tails.get(feed) ?? Promise.resolve()
-    let unlock!: () => void
-    const mine = new Promise<void>((resolve) => { unlock = resolve })
-    const tail = previous.then(() => mine)
-    tails.set(feed, tail)
-    await previous
-    return () => {
-      unlock()
-      if (tails.get(feed) === tail) tails.delete(feed)
-    }
-  }
-}
-
 const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
   const auth = feedAuth(opts.auth)
   const known = new Set([CONTACTS_FEED, ...opts.eventFeeds])
-  const lock = feedLocks()
-  /**
-   * A batch Rubeus received whose outcome could not be written (a full disk): until it is, the
-   * feed serves nothing, or the same records would go out again on every poll.
-   */
-  const unrecorded = new Map<string, Batch>()
   const settleMs = opts.settleSeconds * 1000
   const { store, metrics } = app
 
@@ -61,6 +36,7 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     labelNames: ['feed', 'state'] as const,
     registers: [metrics.registry],
     collect () {
+      if (store.writes.damaged !== undefined) return // the last values stay; the file is not read
       const now = Date.now()
       for (const feed of known) {
         const c = store.feeds.counts(feed, now, settleMs)
@@ -73,6 +49,10 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
   })
 
   app.addHook('onRequest', loginGuard({ route: 'feeds', check: auth.check, challenge: auth.challenge, failures: metrics.authFailures }))
+  // Nothing is served from a damaged file: records read from it could be wrong or go out twice.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(store.writes.damaged === undefined ? undefined : new DatabaseUnavailableError('the database file is damaged'))
+  })
 
   async function serve (feed: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!known.has(feed)) throw new NotFoundError(`no feed named "${feed}"`)
@@ -81,29 +61,25 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
     reply.type('application/json; charset=utf-8').header('cache-control', 'no-store')
     if (query.after !== undefined || query.limit !== undefined) return browse(feed, query, reply)
 
-    await app.mapper.catchUpInTurns() // a backlog is mapped without stalling other requests
     // Only a GET hands out a batch. Fastify answers HEAD on every GET route through this handler, and
     // an uptime monitor's or an operator's `curl -I` must not consume a batch nobody reads: it is
     // told what is waiting, and nothing moves.
-    if (request.method !== 'GET') return reply.header('x-remaining', store.feeds.remaining(feed)).header('x-cursor', store.feeds.cursor(feed)).send('[]')
-    const unlock = await lock(feed)
+    if (request.method !== 'GET') {
+      const { remaining, cursor } = await app.outbound.peek(feed)
+      return reply.header('x-remaining', remaining).header('x-cursor', cursor).send('[]')
+    }
+    const turn = await app.outbound.take(feed, { caller: request.ip, log: request.log, gone: () => request.socket?.destroyed === true })
+    if (turn === undefined) return reply.code(499).send() // the caller left while waiting its turn
     try {
-      if (request.socket?.destroyed === true) return reply.code(499).send() // the caller left while waiting its turn
-      const pending = unrecorded.get(feed)
-      if (pending !== undefined && !settle(pending, true, request)) throw new DatabaseUnavailableError(`the outcome of batch ${pending.id} cannot be written`)
-      app.mapper.catchUp()
-      const now = Date.now()
-      store.feeds.polled(feed, request.ip, now) // also when nothing is waiting: the console shows who polls
-      store.feeds.release(feed, now, settleMs, opts.batchSize)
-      const batch = store.feeds.cut(feed, opts.batchSize, request.ip, now)
-      if (batch === undefined) return reply.header('x-remaining', store.feeds.remaining(feed)).send('[]')
+      const { batch, remaining } = turn
+      if (batch === undefined) return reply.header('x-remaining', remaining).send('[]')
       request.logFields = { feed, batchId: batch.id, records: batch.count }
       const written = handedToSystem(reply)
-      reply.header('x-batch-id', batch.id).header('x-remaining', store.feeds.remaining(feed, batch)).send(batch.body)
-      settle(batch, await written, request)
+      reply.header('x-batch-id', batch.id).header('x-remaining', remaining).send(batch.body)
+      turn.settle(await written ? 'delivered' : 'not-delivered')
       return reply
     } finally {
-      unlock() // the next poll of this feed cuts after this batch's outcome is recorded
+      turn.end() // the next poll of this feed cuts after this batch's outcome is recorded
     }
   }
 
@@ -124,31 +100,6 @@ const feeds: FastifyPluginAsyncZod<FeedsOptions> = async (app, opts) => {
       res.once('finish', () => done(socket?.destroyed !== true))
       res.once('close', () => done(false))
     })
-  }
-
-  /**
-   * The cursor moves past the batch only if it was written out; otherwise the records come again.
-   * Returns whether the outcome was recorded. A served batch whose outcome cannot be recorded is
-   * kept, and recorded before the feed serves anything else.
-   */
-  function settle (batch: Batch, written: boolean, request: FastifyRequest): boolean {
-    const outcome = written ? 'served' : 'aborted'
-    try {
-      if (written) store.feeds.served(batch, Date.now())
-      else store.feeds.aborted(batch, Date.now()) // if this fails, the batch stays `cut`: aborted at the next start
-      store.writes.report()
-      unrecorded.delete(batch.feed)
-    } catch (err) {
-      store.writes.report(err)
-      if (written) unrecorded.set(batch.feed, batch)
-      request.log.error({ code: sqliteCode(err), feed: batch.feed, batchId: batch.id, outcome },
-        written ? 'could not record that the batch was served; the feed serves nothing until it is recorded' : 'could not record the batch outcome')
-      return false
-    }
-    metrics.feedBatches.inc({ feed: batch.feed, outcome })
-    if (written) metrics.feedRecords.inc({ feed: batch.feed }, batch.count)
-    request.log.info({ feed: batch.feed, batchId: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: batch.count, outcome }, 'feed batch')
-    return true
   }
 
   function browse (feed: string, query: z.infer<typeof BrowseQuery>, reply: FastifyReply) {

@@ -1,5 +1,5 @@
 /** The contacts repository: application → contact bindings, contacts with their field state, and the outbox of records to release. */
-import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import type { Database } from './sqlite.js'
 
 /** Where a record comes from: the delivery, and its order and settle-window keys. */

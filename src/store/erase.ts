@@ -1,6 +1,6 @@
 /** Erasure (LGPD): one person's data removed everywhere; only the delivery ids stay, as tombstones. */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cpf as normaliseCpf, email as normaliseEmail } from '../mapping/formats.js'
+import { cpf as normaliseCpf, email as normaliseEmail } from '../vocabulary/formats.js'
 import type { Database } from './sqlite.js'
 
 export interface Erased {

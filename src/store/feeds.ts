@@ -1,6 +1,6 @@
 /** The feeds repository: release (settle window, date order, sequence), batches, cursors, browsing. */
 import type { Database } from './sqlite.js'
-import { CONTACTS_FEED } from '../rubeus/contract.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 
 export interface Batch {
   id: number

@@ -3,7 +3,10 @@
  * row holding when the next request may start and until when a 429 paused everyone. Each request
  * takes its slot in a tiny write transaction; a process that dies mid-request loses at most its slot.
  */
+import { existsSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { openDatabase } from './database.js'
+import { loadMigrations, schemaVersion } from './migrate.js'
 import { isBusy, type Database } from './sqlite.js'
 
 /** The pause in force after a 429, or the last one. */
@@ -93,4 +96,27 @@ export async function whenUnlocked<T> (step: () => T): Promise<T> {
       await sleep(Math.min(500, 20 * attempt))
     }
   }
+}
+
+/**
+ * The shared budget for a command that otherwise only reads the database (check-webhooks): its own
+ * connection, which writes nothing but its slots. Undefined when there is no database yet, or its
+ * schema is not this build's (a check never migrates): the command then paces alone.
+ */
+export function openSharedBudget (file: string): { budget: ReturnType<typeof sharedBudget>, close: () => void } | undefined {
+  if (!existsSync(file)) return undefined
+  let current = false
+  try {
+    const probe = openDatabase(file, { readonly: true })
+    try {
+      current = schemaVersion(probe) === loadMigrations().at(-1)?.version && readBudget(probe) !== undefined
+    } finally {
+      probe.close()
+    }
+  } catch {
+    return undefined // unreadable or damaged: the command says so where it reads the database
+  }
+  if (!current) return undefined
+  const db = openDatabase(file, { mustExist: true, busyTimeoutMs: 10_000 })
+  return { budget: sharedBudget(db), close: () => db.close() }
 }

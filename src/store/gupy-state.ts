@@ -1,4 +1,4 @@
-/** What the bridge keeps about Gupy's API work: open applications per job, 404 counts, import progress, last runs. */
+/** What the bridge keeps about Gupy's API work: open applications per job, 404 counts, import progress, last runs, its own subscriptions. */
 import type { Database } from './sqlite.js'
 
 /** After this many 404s in a row, a job is not asked about again. */
@@ -13,6 +13,17 @@ export interface Run {
   ok: boolean
   summary: Record<string, unknown>
   error?: string | undefined
+}
+
+/**
+ * The Gupy subscriptions the bridge made its own: id → the postbackUrl it last gave them. Empty on a
+ * database from before they were kept (a read-only look, as `check-webhooks` takes, does not migrate).
+ */
+export function ownedSubscriptions (db: Database): Map<string, string> {
+  const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gupy_subscriptions'").get() !== undefined
+  if (!kept) return new Map()
+  const rows = db.prepare<[], { id: string, postback_url: string }>('SELECT id, postback_url FROM gupy_subscriptions').all()
+  return new Map(rows.map((r) => [r.id, r.postback_url]))
 }
 
 export function createGupyState (db: Database) {
@@ -37,6 +48,9 @@ export function createGupyState (db: Database) {
     INSERT INTO gupy_runs (kind, started_at, finished_at, ok, summary, error) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (kind) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,
       ok = excluded.ok, summary = excluded.summary, error = excluded.error`)
+  const recordSubscription = db.prepare<[string, string, string, number]>(`
+    INSERT INTO gupy_subscriptions (id, action, postback_url, recorded_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET action = excluded.action, postback_url = excluded.postback_url, recorded_at = excluded.recorded_at`)
   const runs = db.prepare<[], { kind: RunKind, started_at: number, finished_at: number, ok: number, summary: string, error: string | null }>(
     'SELECT kind, started_at, finished_at, ok, summary, error FROM gupy_runs')
 
@@ -58,6 +72,13 @@ export function createGupyState (db: Database) {
     markImported: (jobId: string, now: number): void => { imported.run(jobId, now) },
     importedJobs: (): Set<string> => new Set(importedJobs.all()),
     clearImported: (): void => { clearImported.run() },
+
+    /** The subscriptions the bridge made its own: id → the postbackUrl it last gave them. */
+    ownedSubscriptions: (): Map<string, string> => ownedSubscriptions(db),
+    /** Keeps a subscription the bridge created, repaired or found at its exact address as its own, posting to `postbackUrl`. */
+    recordSubscription: (id: string, action: string, postbackUrl: string, now: number): void => {
+      recordSubscription.run(id, action, postbackUrl, now)
+    },
 
     saveRun (run: Run): void {
       saveRun.run(run.kind, run.startedAt, run.finishedAt, run.ok ? 1 : 0, JSON.stringify(run.summary), run.error ?? null)

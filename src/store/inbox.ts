@@ -1,5 +1,5 @@
 /** The inbox repository: every Gupy delivery stored once, keyed by its id; its mapping state. */
-import { API_ID_PREFIX, isApplicationEvent, type Outcome } from '../gupy/events.js'
+import { API_ID_PREFIX, isApplicationEvent, type Outcome } from '../vocabulary/gupy-events.js'
 import type { Database } from './sqlite.js'
 
 export interface Delivery {
@@ -29,6 +29,8 @@ const HOUR_MS = 3_600_000
 export interface InboxCounts {
   byState: Record<DeliveryState, number>
   lastReceivedAt?: number
+  /** When the database was set up: the bridge has waited for deliveries since. */
+  installedAt?: number
 }
 
 export function createInbox (db: Database) {
@@ -56,6 +58,10 @@ export function createInbox (db: Database) {
   }
   // Kept by triggers (migration 0008): reading them costs four rows, whatever the inbox holds.
   const countByState = db.prepare<[], { state: DeliveryState, n: number }>('SELECT state, n FROM delivery_counts')
+  // A read-only command may open a database the service has not migrated yet (before 0010).
+  const installedAt = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'installation'").get() === undefined
+    ? undefined
+    : db.prepare<[], number>('SELECT installed_at FROM installation').pluck()
   const perHour = db.prepare<[number, number], { hour: number, n: number }>(
     'SELECT hour, n FROM delivery_hours WHERE hour BETWEEN ? AND ? ORDER BY hour')
   const failureReasons = db.prepare<[], { reason: string, count: number }>(
@@ -94,7 +100,7 @@ export function createInbox (db: Database) {
     counts (): InboxCounts {
       const byState: Record<DeliveryState, number> = { received: 0, mapped: 0, failed: 0, ignored: 0 }
       for (const { state, n } of countByState.all()) byState[state] = n
-      return { byState, lastReceivedAt: lastReceived.get() }
+      return { byState, lastReceivedAt: lastReceived.get(), installedAt: installedAt?.get() }
     },
 
     /** Failed mappings, grouped by reason, most frequent first. */

@@ -40,3 +40,9 @@ export const isBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(sq
  */
 export const isStorageError = (err: unknown): boolean =>
   /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL|CORRUPT|NOTADB|NOLFS)/.test(sqliteCode(err) ?? '')
+
+/**
+ * The file itself is damaged (or is no database at all): nothing read from it can be trusted, and
+ * writing into it may spread the damage. Unlike a full disk, it does not heal by itself.
+ */
+export const isDamage = (err: unknown): boolean => /^SQLITE_(CORRUPT|NOTADB)/.test(sqliteCode(err) ?? '')

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import * as f from '../../src/mapping/formats.js'
+import * as f from '../../src/vocabulary/formats.js'
 
 /** An independent CPF check-digit computation, for building valid test CPFs. */
 function withCheckDigits (nine: string): string {

@@ -63,6 +63,7 @@ describe('status report sources', () => {
       return statement
     }) as typeof db.prepare
     const report = statusReport(createRepositories(db), { feeds: ['contatos', 'candidatura', 'mudanca-de-etapa'], settleMs: 0, retentionDays: 30, now: Date.now() })
+    assert.equal(report.damaged, null)
     assert.equal(report.deliveries.mapped, 7)
     assert.ok(ran.length >= 10)
     for (const { sql, args } of ran) {
@@ -73,5 +74,20 @@ describe('status report sources', () => {
         assert.doesNotMatch(step, /^SCAN (deliveries|contacts|feed_items)\b(?! USING (COVERING )?INDEX (deliveries_failed_reason|contacts_held)\b)/, `${sql}\n→ ${step}`)
       }
     }
+  })
+
+  test('no delivery yet is a note in a new install\'s first hour, then a warning; a delivery ends it', async (t) => {
+    const { app } = await buildTestApp(t)
+    const severity = async (offsetMs: number) =>
+      (await app.serviceStatus(Date.now() + offsetMs)).verdict.reasons.find((r) => r.code === 'no-deliveries')?.severity
+    const report = await app.serviceStatus()
+    assert.equal(report.damaged, null)
+    const { installedAt } = report
+    assert.ok(Math.abs(Date.parse(installedAt!) - Date.now()) < 60_000, 'the install time is when the database was set up')
+    assert.equal(await severity(0), 'info')
+    assert.equal(await severity(59 * 60_000), 'info')
+    assert.equal(await severity(61 * 60_000), 'warning')
+    await knownTraffic(app)
+    assert.equal(await severity(61 * 60_000), undefined)
   })
 })
