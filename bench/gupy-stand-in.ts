@@ -1,7 +1,8 @@
 /**
  * A stand-in for Gupy's jobs and applications API, for the import benchmark (run as its own process):
  * BENCH_JOBS jobs of BENCH_APPLICATIONS / BENCH_JOBS applications, a new person each, in pages of at
- * most 100, answering 429 beyond 900 requests in any minute as Gupy's WAF does. Prints `listening <port>`.
+ * most 100, answering 429 with `WAF: Rate-Limit` beyond 500 requests in any minute as Gupy's firewall does.
+ * Prints `listening <port>`.
  */
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
@@ -9,7 +10,7 @@ import { withCpfCheckDigits } from '../src/vocabulary/formats.js'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100)
 const APPLICATIONS = Number(process.env.BENCH_APPLICATIONS ?? 20_000)
-const LIMIT_PER_MINUTE = 900
+const LIMIT_PER_MINUTE = 500
 const perJob = Math.ceil(APPLICATIONS / JOBS)
 
 const base = JSON.parse(readFileSync(new URL('../test/fixtures/gupy/rest.job-applications.reconstructed.json', import.meta.url), 'utf8')).results[0]
@@ -43,7 +44,7 @@ const server = createServer((req, res) => {
   while (answered.length > 0 && answered[0]! <= now - 60_000) answered.shift()
   if (answered.length >= LIMIT_PER_MINUTE) {
     stats.throttled++
-    return send(429, { message: 'Too Many Requests' }, { 'retry-after': String(Math.ceil((answered[0]! + 60_000 - now) / 1000)) })
+    return send(429, { message: 'Too Many Requests' }, { waf: 'Rate-Limit', 'retry-after': String(Math.ceil((answered[0]! + 60_000 - now) / 1000)) })
   }
   answered.push(now)
   const page = Number(url.searchParams.get('page') ?? 1)

@@ -1,6 +1,6 @@
 /**
  * Import benchmark: 100 jobs and 20,000 applications from a stand-in for Gupy's API (its own process)
- * that answers 429 beyond 900 requests a minute. Prints API calls, pages, applications per second,
+ * that answers 429 beyond 500 requests a minute. Prints API calls, pages, applications per second,
  * wall time, the importer's peak RSS, and that the contacts feed then holds every person once.
  */
 import { once } from 'node:events'
@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGupyApi } from '../src/gupy/api.js'
+import { REQUESTS_PER_MINUTE } from '../src/vocabulary/gupy-api.js'
 import { importApplications } from '../src/gupy/import.js'
 import { createMapper } from '../src/mapping/mapper.js'
 import { DEFAULT_MAPPING } from '../src/mapping/mapping-file.js'
@@ -27,7 +28,7 @@ export async function runImportBenchmark (): Promise<void> {
   const port = await announcedPort(standIn)
   const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
   try {
-    console.log(`import: ${jobs} jobs, ${applications} applications from a stand-in for Gupy's API that answers 429 beyond 900 requests a minute`)
+    console.log(`import: ${jobs} jobs, ${applications} applications from a stand-in for Gupy's API that answers 429 beyond 500 requests a minute`)
     const db = openDatabase(join(dir, 'bridge.sqlite'))
     const store = createRepositories(db)
     const mapper = createMapper(store, { mapping: DEFAULT_MAPPING, timeZone: 'America/Sao_Paulo', extras: {} })
@@ -57,7 +58,7 @@ export async function runImportBenchmark (): Promise<void> {
 
     console.log(`  API calls: ${summary.calls} (the stand-in answered ${served.requests}, ${served.throttled} of them 429; the client waited ${waits} times); pages: ${summary.pages}`)
     console.log(`  applications: ${summary.applications} stored ${summary.added}, ${(summary.applications / seconds).toFixed(0)} applications/s; wall time ${seconds.toFixed(1)} s ` +
-      `(pacing at 800 requests a minute allows at least ${((summary.pages - 1) * 60 / 800).toFixed(1)} s)`)
+      `(pacing at ${REQUESTS_PER_MINUTE} requests a minute allows at least ${((summary.pages - 1) * 60 / REQUESTS_PER_MINUTE).toFixed(1)} s)`)
     console.log(`  peak RSS ${(peakRss / MB).toFixed(0)} MB, ${((peakRss - rssBefore) / MB).toFixed(0)} MB above the start (target: under 100 MB)`)
     console.log(`  contacts feed: ${feed.records} records for ${feed.people} people (${feed.records === applications && feed.people === applications ? 'every person once' : 'NOT every person once'}); ` +
       `requests ${summary.calls === summary.pages ? '=' : '≠'} pages`)

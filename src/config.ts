@@ -2,7 +2,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './vocabulary/gupy-api.js'
+import { GUPY_LIMIT_PER_MINUTE, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './vocabulary/gupy-api.js'
 import { isTimeZone } from './vocabulary/formats.js'
 import { MAX_BATCH_SIZE } from './vocabulary/rubeus-feeds.js'
 
@@ -79,7 +79,8 @@ export const EnvSchema = z.object({
   GUPY_API_TOKEN: z.string().min(1).optional(),
   GUPY_TECH_OWNER_NAME: z.string().min(1).optional(),
   GUPY_TECH_OWNER_EMAIL: z.email('must be an e-mail address').optional(),
-  GUPY_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(900, 'Gupy allows about 900 requests a minute per IP').default(REQUESTS_PER_MINUTE),
+  GUPY_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1)
+    .max(GUPY_LIMIT_PER_MINUTE, `Gupy allows ${GUPY_LIMIT_PER_MINUTE} requests a minute per IP address, for every process of the bridge together`).default(REQUESTS_PER_MINUTE),
   GUPY_API_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(TIMEOUT_SECONDS),
   GUPY_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   GUPY_WATCH_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),

@@ -1,6 +1,7 @@
 /**
  * A stand-in for Gupy's API over a real socket: jobs, their applications in pages, subscriptions,
- * chosen failures, and a Gupy that misbehaves (pages without end, answers that trickle, HTML, …).
+ * chosen failures, a Gupy that misbehaves (pages without end, answers that trickle, HTML, …), and
+ * Gupy's firewall: `429` with `WAF: Rate-Limit` for a while. It records when each request arrived.
  */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -42,6 +43,11 @@ export interface StandInOptions {
   failures?: Array<{ status: number, headers?: Record<string, string>, body?: string }>
   /** How the job list misbehaves. */
   misbehave?: Misbehaviour | undefined
+  /**
+   * Gupy's firewall: from the `from`-th request on, every request for `forMs` is answered `429` with
+   * `WAF: Rate-Limit` (and `Retry-After` when given).
+   */
+  rateLimit?: { from: number, forMs: number, retryAfter?: string }
   /** Requests after this many are never answered (a Gupy that hangs, for crash tests). */
   stallAfter?: number
   token?: string
@@ -66,16 +72,29 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   const jobs = opts.jobs ?? []
   const subs: Sub[] = []
   const calls: string[] = []
+  /** Every request as it arrived: when (epoch ms), what, and the status it was answered. */
+  const log: Array<{ at: number, call: string, status: number }> = []
+  let limitedSince: number | undefined
   /** Bytes of the `huge` answers written before the client stopped reading. */
   const written: number[] = []
   const failures = [...(opts.failures ?? [])]
   let next = 1
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const at = Date.now()
     let body = ''
     for await (const chunk of req) body += chunk
     const url = new URL(req.url ?? '/', 'http://x')
     calls.push(`${req.method} ${url.pathname}${url.searchParams.has('status') ? `?status=${url.searchParams.get('status')}` : ''}${url.searchParams.has('page') ? ` p${url.searchParams.get('page')}` : ''}`)
+    const entry = { at, call: calls.at(-1)!, status: 0 }
+    log.push(entry)
+    res.on('finish', () => { entry.status = res.statusCode })
     if (opts.stallAfter !== undefined && calls.length > opts.stallAfter) return // hangs until the stand-in closes
+    const limit = opts.rateLimit
+    if (limit !== undefined && calls.length >= limit.from) limitedSince ??= at
+    if (limit !== undefined && limitedSince !== undefined && at < limitedSince + limit.forMs) {
+      res.writeHead(429, { 'content-type': 'application/json', waf: 'Rate-Limit', ...(limit.retryAfter === undefined ? {} : { 'retry-after': limit.retryAfter }) })
+      return res.end(JSON.stringify({ message: 'Too Many Requests' }))
+    }
     const send = (status: number, value?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(value === undefined ? '' : JSON.stringify(value))
     }
@@ -159,5 +178,5 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   await once(server, 'listening')
   t.after(() => { server.closeAllConnections(); server.close() })
   const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, failures, written }
+  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, log, failures, written }
 }

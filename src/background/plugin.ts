@@ -13,6 +13,7 @@ import type { Run, RunKind } from '../store/gupy-state.js'
 import { createMapper, type Mapper } from '../mapping/mapper.js'
 import type { ContactExtras } from '../mapping/contact.js'
 import type { Mapping } from '../mapping/mapping-file.js'
+import { sharedBudget } from '../store/gupy-budget.js'
 import { isBusy, isStorageError, sqliteCode } from '../store/sqlite.js'
 import { BACKGROUND_RETRY_MS, BACKGROUND_STEP_MS } from '../store/contention.js'
 
@@ -124,7 +125,20 @@ export default fp<BackgroundOptions>(async (app, opts) => {
   if (opts.gupy !== undefined) {
     const g = opts.gupy
     const api = createGupyApi({
-      baseUrl: g.baseUrl, token: g.token, dispatcher: g.dispatcher, requestsPerMinute: g.requestsPerMinute, timeoutMs: g.timeoutMs, signal: aborter.signal
+      baseUrl: g.baseUrl,
+      token: g.token,
+      dispatcher: g.dispatcher,
+      requestsPerMinute: g.requestsPerMinute,
+      timeoutMs: g.timeoutMs,
+      signal: aborter.signal,
+      // One budget with every command on the database (an import beside the service stays under Gupy's limit).
+      budget: sharedBudget(store.db),
+      onWait: (ms, reason, kind) => {
+        const waitSeconds = Math.ceil(ms / 1000)
+        if (kind === 'pause') app.log.warn({ waitSeconds, reason }, 'Gupy\'s rate limit: every process on this database pauses its requests to Gupy')
+        else if (kind === 'budget') app.log.info({ waitSeconds, reason }, 'waiting for Gupy\'s request budget')
+        else app.log.warn({ waitSeconds, reason }, 'Gupy failed a request; retrying')
+      }
     })
 
     /** A run: logged and kept for `status` whatever happens; a failure waits for the next interval. */
@@ -134,6 +148,7 @@ export default fp<BackgroundOptions>(async (app, opts) => {
         current ??= (async (): Promise<Run> => {
           const startedAt = Date.now()
           const callsBefore = api.requests()
+          const waitsBefore = api.waits()
           let run: Run
           try {
             if (store.writes.damaged !== undefined) throw new Error('the database file is damaged')
@@ -147,6 +162,8 @@ export default fp<BackgroundOptions>(async (app, opts) => {
           }
           metrics.gupyRuns.inc({ kind, outcome: run.ok ? 'ok' : 'failed' })
           metrics.gupyRequests.inc(api.requests() - callsBefore)
+          metrics.gupyBudgetWait.inc((api.waits().ms - waitsBefore.ms) / 1000)
+          metrics.gupyRateLimited.inc(api.waits().rateLimited - waitsBefore.rateLimited)
           if (!closed && store.writes.damaged === undefined) store.gupy.saveRun(run)
           return run
         })().finally(() => {

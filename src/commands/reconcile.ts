@@ -1,9 +1,10 @@
 /** `reconcile`: one reconciliation run now (outcomes Gupy never posts), mapped and summarised. */
 import { reconcile as runReconciliation, type ReconcileSummary } from '../gupy/reconcile.js'
 import { safeReason } from '../gupy/api.js'
-import { leftOut } from '../vocabulary/gupy-api.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
 import { createMapper } from '../mapping/mapper.js'
 import { loadMapping } from '../mapping/mapping-file.js'
+import { sharedBudget } from '../store/gupy-budget.js'
 import { createRepositories } from '../store/repositories.js'
 import { options, withDatabase, type Command } from './command.js'
 import { apiFailure, gupyClient } from './webhooks.js'
@@ -12,9 +13,10 @@ export const API_PERMISSIONS = 'the permissions for listing jobs and listing app
 
 export function reconcileSummaryLine (s: ReconcileSummary): string {
   const left = leftOut(s.skipped, s.cut)
+  const waited = budgetWaitText(s.budgetWaitMs, s.rateLimited)
   return `jobs asked: ${s.jobs}${s.jobsGone > 0 ? ` (${s.jobsGone} no longer in Gupy)` : ''}; applications seen: ${s.applications}; ` +
     `outcomes found: ${s.outcomes.reproved + s.outcomes.give_up} (reproved ${s.outcomes.reproved}, give_up ${s.outcomes.give_up}); ` +
-    `API calls: ${s.calls}; time: ${(s.ms / 1000).toFixed(1)} s${left === '' ? '' : `\nleft out: ${left}`}`
+    `API calls: ${s.calls}; time: ${(s.ms / 1000).toFixed(1)} s${left === '' ? '' : `\nleft out: ${left}`}${waited === '' ? '' : `\n${waited}`}`
 }
 
 export const reconcile: Command = {
@@ -26,9 +28,9 @@ export const reconcile: Command = {
   async run (ctx) {
     const { config, args, out } = ctx
     options(args, {})
-    const api = gupyClient(config, ctx, API_PERMISSIONS)
     const mapping = loadMapping(config.MAPPING_FILE)
     return await withDatabase(config, async (db) => {
+      const api = gupyClient(config, ctx, API_PERMISSIONS, sharedBudget(db))
       const store = createRepositories(db)
       const startedAt = Date.now()
       try {

@@ -1,7 +1,7 @@
 /** `status`: the verdict, deliveries by state, failures by reason, and per feed what was served and what waits. */
 import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
-import { leftOut } from '../vocabulary/gupy-api.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
 import type { RunReport } from '../ops/report-facts.js'
 import { damagedReport, statusReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
@@ -26,8 +26,7 @@ function gupyLine (run: RunReport | null): string {
     return `checked ${when}: ` + (s.subscriptions as Array<{ action: string, state: string, repair: string, up: boolean }>)
       .map((x) => `${x.action} ${x.state}${x.repair !== 'none' ? ` (repair: ${x.repair})` : ''}${x.up ? '' : ' DOWN'}`).join(', ')
   }
-  const left = leftOut(s.skipped, s.cut)
-  const also = left === '' ? '' : `; ${left}`
+  const also = [leftOut(s.skipped, s.cut), budgetWaitText(s.budgetWaitMs, s.rateLimited)].map((x) => x === '' ? '' : `; ${x}`).join('')
   if (typeof s.outcomes === 'object' && s.outcomes !== null) {
     const o = s.outcomes as Record<string, number>
     return `ran ${when}: ${String(s.jobs)} jobs asked, ${String(s.applications)} applications seen, ${(o.reproved ?? 0) + (o.give_up ?? 0)} outcomes found, ${String(s.calls)} API calls${also}`
@@ -74,6 +73,12 @@ export const status: Command = {
     out(`Gupy subscriptions (watchdog): ${gupyLine(report.gupy.watch)}\n`)
     out(`reconciliation: ${gupyLine(report.gupy.reconcile)}\n`)
     if (report.gupy.import !== null) out(`last import: ${gupyLine(report.gupy.import)}\n`)
+    const budget = report.gupy.budget
+    if (budget !== null) {
+      const state = budget.pausedUntil === null ? 'not paused' : `PAUSED until ${budget.pausedUntil} after ${budget.pauseReason ?? 'a 429'}`
+      const last = budget.lastPauseAt === null ? 'no 429 so far' : `last 429 ${ago(new Date(budget.lastPauseAt))} ago, ${budget.pauses} in all`
+      out(`Gupy request budget (${config.GUPY_API_REQUESTS_PER_MINUTE} a minute for every process on this database): ${state}; ${last}\n`)
+    }
     out('feeds:\n')
     for (const f of report.feeds) {
       const waiting = [`${f.released} released`, `${f.settling} settling`]

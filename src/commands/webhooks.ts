@@ -5,9 +5,10 @@
  */
 import { existsSync } from 'node:fs'
 import type { Config } from '../config.js'
-import { createGupyApi, GupyApiError, type GupyApi } from '../gupy/api.js'
+import { createGupyApi, GupyApiError, type GupyApi, type RequestBudget } from '../gupy/api.js'
 import { ACTIONS, applyRepair, checkSubscriptions, notOurs, planRepair, wantedSubscription, WEBHOOK_PATH, type Foreign, type Wanted } from '../gupy/subscriptions.js'
 import { openDatabase } from '../store/database.js'
+import { openSharedBudget, sharedBudget } from '../store/gupy-budget.js'
 import { createGupyState, ownedSubscriptions } from '../store/gupy-state.js'
 import { createInbox } from '../store/inbox.js'
 import { UsageError, withDatabase, type Command, type Context } from './command.js'
@@ -19,16 +20,32 @@ function wanted (config: Config): Wanted {
   return wantedSubscription(config.PUBLIC_URL, secret, { name: config.GUPY_TECH_OWNER_NAME, email: config.GUPY_TECH_OWNER_EMAIL })
 }
 
-/** Gupy's API with the configured token; rate-limit and retry waits are told on stderr. */
-export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions'): GupyApi {
+/** `12:03:04 UTC`. */
+const clockTime = (ms: number) => `${new Date(ms).toISOString().slice(11, 19)} UTC`
+
+/** The API token, or a usage error naming the permissions it needs. */
+function requireToken (config: Config, permissions: string): string {
   if (config.GUPY_API_TOKEN === undefined) throw new UsageError(`set GUPY_API_TOKEN (a Gupy API token with ${permissions})`)
+  return config.GUPY_API_TOKEN
+}
+
+/**
+ * Gupy's API with the configured token, taking its slots from `budget` (the one every process on
+ * the database shares); waits for the budget and retries are told on stderr.
+ */
+export function gupyClient (config: Config, ctx: Context, permissions = 'the webhook permissions', budget?: RequestBudget): GupyApi {
   return createGupyApi({
     baseUrl: config.GUPY_API_URL,
-    token: config.GUPY_API_TOKEN,
+    token: requireToken(config, permissions),
     requestsPerMinute: config.GUPY_API_REQUESTS_PER_MINUTE,
     timeoutMs: config.GUPY_API_TIMEOUT_SECONDS * 1000,
-    onWait: (ms, reason) => {
-      ctx.err(reason.startsWith('rate limit') ? `Gupy's rate limit: waiting ${Math.ceil(ms / 1000)} s\n` : `Gupy: ${reason}; retrying in ${Math.ceil(ms / 1000)} s\n`)
+    ...(budget === undefined ? {} : { budget }),
+    onWait: (ms, reason, kind) => {
+      const s = Math.ceil(ms / 1000)
+      const who = budget === undefined ? 'this command waits' : 'every process on this database waits'
+      if (kind === 'pause') ctx.err(`Gupy's rate limit: Gupy answered ${reason}; ${who} until ${clockTime(Date.now() + ms)} (${s} s)\n`)
+      else if (kind === 'budget') ctx.err(`Gupy's request budget: waiting ${s} s for ${reason}\n`)
+      else ctx.err(`Gupy: ${reason}; retrying in ${s} s\n`)
     }
   })
 }
@@ -53,12 +70,13 @@ export const registerWebhooks: Command = {
   async run (ctx) {
     const { config, out } = ctx
     const want = wanted(config)
-    const gupy = gupyClient(config, ctx)
+    requireToken(config, 'the webhook permissions')
     // The ids of the subscriptions it creates or repairs are kept in the service's database, so that
     // a later change of PUBLIC_URL moves them. Before the service's first start there is none yet:
     // it is created here (and migrated, as the service would at start-up).
     const created = !existsSync(config.DATABASE_PATH)
     const db = openDatabase(config.DATABASE_PATH, { busyTimeoutMs: 10_000 })
+    const gupy = gupyClient(config, ctx, undefined, sharedBudget(db))
     try {
       if (created) ctx.err(`created the database at ${config.DATABASE_PATH} to keep the subscriptions' ids: start the service with this DATABASE_PATH\n`)
       const state = createGupyState(db)
@@ -93,8 +111,9 @@ export const checkWebhooks: Command = {
   async run (ctx) {
     const { config, out } = ctx
     const want = wanted(config)
-    const gupy = gupyClient(config, ctx)
-    // Read-only: a check never migrates or writes, and runs beside the service.
+    requireToken(config, 'the webhook permissions')
+    // Read-only: a check never migrates or writes, and runs beside the service (but for the slots
+    // of the request budget it takes, on a connection of its own).
     let known: { owned: Map<string, string>, last: number | undefined } | undefined
     try {
       known = await withDatabase(config, (db) => ({ owned: ownedSubscriptions(db), last: createInbox(db).lastWebhookAt() }), true)
@@ -103,8 +122,9 @@ export const checkWebhooks: Command = {
     }
     const owned = known?.owned ?? new Map<string, string>()
     let problems = 0
+    const shared = openSharedBudget(config.DATABASE_PATH)
     try {
-      const subscriptions = await gupy.listWebhooks()
+      const subscriptions = await gupyClient(config, ctx, undefined, shared?.budget).listWebhooks()
       for (const result of checkSubscriptions(subscriptions, want, owned)) {
         if (result.state !== 'ok') problems++
         if (result.state === 'missing') out(`${result.action}: MISSING\n`)
@@ -113,6 +133,8 @@ export const checkWebhooks: Command = {
       for (const foreign of notOurs(subscriptions, want, owned)) out(leftAlone(foreign))
     } catch (err) {
       return apiFailure(ctx, err)
+    } finally {
+      shared?.close()
     }
     if (known === undefined) out(`no readable database at ${config.DATABASE_PATH}: only subscriptions posting to exactly ${config.PUBLIC_URL}${WEBHOOK_PATH} were counted as this bridge's\n`)
     const last = known?.last

@@ -1,6 +1,7 @@
 /**
- * Gupy's API: authenticated JSON calls paced under its rate limit, that wait out a 429, retry
- * 5xx answers and time-outs with backoff, and its paged listings. What Gupy answers is checked,
+ * Gupy's API: authenticated JSON calls paced under one request budget (shared by every process on
+ * the database when the store's is given), a 429 that pauses everyone sharing it, retries of 5xx
+ * answers and time-outs with backoff, and its paged listings. What Gupy answers is checked,
  * never trusted: each answer has a deadline for the whole of it and a size limit, paging is bounded,
  * and an answer that is not the JSON expected fails with one line saying what came back.
  */
@@ -10,9 +11,13 @@ import { request, type Dispatcher } from 'undici'
 import { maskPersonalData } from '../personal-data.js'
 import { MAX_PAGES, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS, type CutReason } from '../vocabulary/gupy-api.js'
 
-/** Longest wait for Gupy's rate limit before retrying. */
-export const MAX_WAIT_MS = 120_000
-/** Calls made for one request when Gupy keeps answering 429; the last 429 is an error. */
+/** Longest pause a 429 sets, whatever it says (Gupy's firewall counts the previous 5 minutes). */
+export const MAX_WAIT_MS = 600_000
+/** A 429 without Retry-After pauses at least this long (Gupy's firewall re-checks every 30 s). */
+export const MIN_PAUSE_MS = 60_000
+/** A wait for a free slot this long or longer is told (onWait); shorter ones are ordinary pacing. */
+export const TOLD_WAIT_MS = 2000
+/** Calls made for one request when Gupy keeps failing (5xx, time-outs); a 429 is waited out and not counted. */
 export const ATTEMPTS = 5
 /** Items asked for per page of a listing. */
 export const PER_PAGE = 100
@@ -56,8 +61,13 @@ export interface GupyApiOptions {
   token: string
   /** Passed to every request (a MockAgent in tests, a custom Agent); undici's global one otherwise. */
   dispatcher?: Dispatcher
-  /** Told before waiting out a 429 or a retry's backoff: how long, and why (method, path and attempt; no secret). */
-  onWait?: (ms: number, reason: string) => void
+  /**
+   * Told before a wait worth telling: a pause after a 429 (`reason` names the call Gupy refused), a
+   * free slot of the budget TOLD_WAIT_MS or more away, a retry's backoff. Never a secret.
+   */
+  onWait?: (ms: number, reason: string, kind: WaitKind) => void
+  /** Where requests take their slots; the store's (shared by every process on the database), else this client's own. */
+  budget?: RequestBudget
   /** How to wait; timers/promises' setTimeout unless replaced (tests). */
   sleep?: (ms: number) => Promise<unknown>
   /** The clock rate-limit dates are read against; Date.now unless replaced (tests). */
@@ -66,10 +76,46 @@ export interface GupyApiOptions {
   timeoutMs?: number
   /** Pages of one listing at most; MAX_PAGES unless replaced (tests). */
   maxPages?: number
-  /** Requests started per minute at most, evenly spaced; REQUESTS_PER_MINUTE by default, 0 unpaced. */
+  /** Requests started per minute at most, evenly spaced, by everyone sharing the budget; REQUESTS_PER_MINUTE by default, 0 unpaced. */
   requestsPerMinute?: number
   /** Aborts requests and waits (the service shutting down). */
   signal?: AbortSignal
+}
+
+/**
+ * How a wait is told (onWait): a pause after a 429, a free slot of the budget far away, a retry's backoff.
+ */
+export type WaitKind = 'pause' | 'budget' | 'retry'
+
+/**
+ * The slots requests start in. `take` returns when the next request may start: `spacingMs` after the
+ * slot taken last by anyone sharing the budget, and not before a pause ends; `pause` (a 429) holds
+ * every request back until `until`. The store's budget (store/gupy-budget) is shared through the
+ * database; ownBudget is one process's.
+ */
+export interface RequestBudget {
+  take: (now: number, spacingMs: number) => number | Promise<number>
+  pause: (until: number, reason: string, now: number) => void | Promise<void>
+  paused: (now: number) => { until: number, reason: string } | undefined | Promise<{ until: number, reason: string } | undefined>
+}
+
+/** A budget of this process alone. */
+export function ownBudget (): RequestBudget {
+  let next = 0
+  let pausedUntil = 0
+  let reason = ''
+  return {
+    take (now, spacingMs) {
+      const at = Math.max(now, next, pausedUntil)
+      next = at + spacingMs
+      return at
+    },
+    pause (until, why) {
+      if (until >= pausedUntil) reason = why
+      pausedUntil = Math.max(pausedUntil, until)
+    },
+    paused: (now) => pausedUntil > now ? { until: pausedUntil, reason } : undefined
+  }
 }
 
 /**
@@ -100,6 +146,8 @@ export interface GupyApi {
   listWebhooks: () => Promise<Subscription[]>
   /** HTTP requests made so far (retries included). */
   requests: () => number
+  /** So far: milliseconds waited for the budget (free slots and pauses), and 429s Gupy answered. */
+  waits: () => { ms: number, rateLimited: number }
 }
 
 /**
@@ -147,17 +195,21 @@ export function safeReason (err: unknown): string {
 }
 
 /**
- * Seconds or an HTTP date in Retry-After, else X-RateLimit-Reset: epoch seconds (Gupy's WAF), or
- * seconds from now when the number is too small to be a date; 1 s when neither says; capped.
+ * How long a 429 pauses every request: the Retry-After Gupy gives (seconds or an HTTP date), else
+ * at least MIN_PAUSE_MS, longer when X-RateLimit-Reset says so (epoch seconds, or seconds from now
+ * when the number is too small to be a date); at most MAX_WAIT_MS.
  */
-export function retryDelay (headers: Record<string, string | string[] | undefined>, now: number): number {
-  const first = (h: string | string[] | undefined) => Array.isArray(h) ? h[0] : h
+export function rateLimitPause (headers: Record<string, string | string[] | undefined>, now: number): number {
+  const first = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h)?.trim()
   const retryAfter = first(headers['retry-after'])
+  if (retryAfter !== undefined && retryAfter !== '') {
+    const ms = /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - now
+    if (Number.isFinite(ms)) return Math.min(MAX_WAIT_MS, Math.max(0, ms))
+  }
   const reset = first(headers['x-ratelimit-reset'])
-  let ms = 1000
-  if (retryAfter !== undefined) ms = /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - now
-  else if (reset !== undefined && /^\d+$/.test(reset)) ms = Number(reset) < 1e9 ? Number(reset) * 1000 : Number(reset) * 1000 - now
-  return Math.min(MAX_WAIT_MS, Math.max(0, Number.isFinite(ms) ? ms : 1000))
+  let ms = MIN_PAUSE_MS
+  if (reset !== undefined && /^\d+$/.test(reset)) ms = Math.max(ms, Number(reset) < 1e9 ? Number(reset) * 1000 : Number(reset) * 1000 - now)
+  return Math.min(MAX_WAIT_MS, ms)
 }
 
 /** `path` with `query` appended, in the order given, after any query `path` already has. */
@@ -194,6 +246,7 @@ interface Answer { status: number, headers: Record<string, string | string[] | u
 export function createGupyApi (options: GupyApiOptions): GupyApi {
   const base = options.baseUrl.replace(/\/+$/, '')
   const { token, dispatcher, onWait, signal } = options
+  const budget = options.budget ?? ownBudget()
   const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal }))
   const now = options.now ?? Date.now
   const perMinute = options.requestsPerMinute ?? REQUESTS_PER_MINUTE
@@ -203,14 +256,26 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
   // A body that echoes the request must not show the token either (a very short one is left alone).
   const redact = (text: string) => token.length >= 8 ? text.replaceAll(token, '<GUPY_API_TOKEN>') : text
   let made = 0
-  /** When the next request may start: requests are spaced evenly, so no minute holds more than perMinute. */
-  let nextSlot = 0
+  let waitedMs = 0
+  let rateLimited = 0
 
+  /**
+   * Waits for this request's slot of the budget: requests are spaced evenly, so no minute holds more
+   * than perMinute from everyone sharing it, and none starts while a 429's pause lasts.
+   */
   async function paced (): Promise<void> {
-    const at = now()
-    const slot = Math.max(at, nextSlot)
-    nextSlot = slot + spacingMs
-    if (slot > at) await sleep(slot - at)
+    for (;;) {
+      const wait = await budget.take(now(), spacingMs) - now()
+      if (wait > 0) {
+        const pause = await budget.paused(now())
+        if (pause !== undefined) onWait?.(wait, pause.reason, 'pause')
+        else if (wait >= TOLD_WAIT_MS) onWait?.(wait, `a free slot of the request budget (${perMinute} a minute for everyone sharing it)`, 'budget')
+        waitedMs += wait
+        await sleep(wait)
+      }
+      // A 429 that came while this request waited for its slot voids the slot: it takes one after the pause.
+      if (await budget.paused(now()) === undefined) return
+    }
   }
 
   /**
@@ -276,19 +341,22 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
             : `Gupy could not be reached (${what}) on ${method} ${path} after ${attempt} attempt(s)`, 0)
         }
         const wait = BACKOFF_MS * 2 ** (attempt - 1)
-        onWait?.(wait, `${what} on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        onWait?.(wait, `${what} on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`, 'retry')
         await sleep(wait)
         continue
       }
-      if (res.status === 429 && attempt < ATTEMPTS) {
-        const wait = retryDelay(res.headers, now())
-        onWait?.(wait, `rate limit (429) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
-        await sleep(wait)
+      if (res.status === 429) {
+        // Never fatal, and not an attempt: everyone sharing the budget pauses, then this call is made again.
+        rateLimited++
+        const at = now()
+        const waf = res.headers.waf === undefined ? '' : ` (WAF: ${String(res.headers.waf).replace(/[^\w :-]/g, '').slice(0, 40)})`
+        await budget.pause(at + rateLimitPause(res.headers, at), `429${waf} on ${method} ${path}`, at)
+        attempt--
         continue
       }
       if (res.status >= 500 && attempt < ATTEMPTS && retriable(method)) {
         const wait = BACKOFF_MS * 2 ** (attempt - 1)
-        onWait?.(wait, `server error (${res.status}) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`)
+        onWait?.(wait, `server error (${res.status}) on ${method} ${path}, attempt ${attempt} of ${ATTEMPTS}`, 'retry')
         await sleep(wait)
         continue
       }
@@ -362,5 +430,5 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
 
   const listWebhooks = () => listAll<Subscription>('/api/v1/webhooks', { fields: 'all' }, 'subscription')
 
-  return { call, pages, listPages, listAll, listWebhooks, requests: () => made }
+  return { call, pages, listPages, listAll, listWebhooks, requests: () => made, waits: () => ({ ms: waitedMs, rateLimited }) }
 }

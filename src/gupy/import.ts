@@ -23,6 +23,9 @@ export interface ImportSummary {
   cut: Record<CutReason, number>
   pages: number
   calls: number
+  /** Milliseconds waited for Gupy's request budget (shared with other processes), and 429s answered. */
+  budgetWaitMs: number
+  rateLimited: number
   ms: number
 }
 
@@ -31,6 +34,7 @@ export interface ImportProgress {
   jobs: number
   applications: number
   elapsedMs: number
+  budgetWaitMs: number
 }
 
 export interface ImportOptions {
@@ -54,8 +58,10 @@ export async function importApplications (opts: ImportOptions): Promise<ImportSu
   const { api, store: { db, inbox, gupy }, dryRun = false, now = Date.now } = opts
   const started = now()
   const callsBefore = api.requests()
+  const waitsBefore = api.waits()
+  const waitedMs = () => api.waits().ms - waitsBefore.ms
   const summary: ImportSummary = {
-    jobs: 0, jobsResumed: 0, jobsGone: 0, applications: 0, added: 0, skipped: noSkips(), cut: noCuts(), pages: 0, calls: 0, ms: 0
+    jobs: 0, jobsResumed: 0, jobsGone: 0, applications: 0, added: 0, skipped: noSkips(), cut: noCuts(), pages: 0, calls: 0, budgetWaitMs: 0, rateLimited: 0, ms: 0
   }
   /** A page cut short is counted and told; `true` when the page is that marker. */
   const wasCut = (page: Page<unknown>, listing: string) => {
@@ -114,7 +120,7 @@ export async function importApplications (opts: ImportOptions): Promise<ImportSu
           storePage.immediate(page.items, job, now())
           await opts.afterPage?.()
         }
-        opts.onProgress?.({ jobsDone: done, jobs: jobs.length, applications: summary.applications, elapsedMs: now() - started })
+        opts.onProgress?.({ jobsDone: done, jobs: jobs.length, applications: summary.applications, elapsedMs: now() - started, budgetWaitMs: waitedMs() })
       }
     } catch (err) {
       if (!(err instanceof GupyApiError) || err.status !== 404) throw err
@@ -122,10 +128,12 @@ export async function importApplications (opts: ImportOptions): Promise<ImportSu
     }
     done++
     if (!dryRun) gupy.markImported(jobId, now())
-    opts.onProgress?.({ jobsDone: done, jobs: jobs.length, applications: summary.applications, elapsedMs: now() - started })
+    opts.onProgress?.({ jobsDone: done, jobs: jobs.length, applications: summary.applications, elapsedMs: now() - started, budgetWaitMs: waitedMs() })
   }
   if (!dryRun) gupy.clearImported() // a whole import finished: the next one starts over (and adds only what is new)
   summary.calls = api.requests() - callsBefore
+  summary.budgetWaitMs = Math.round(waitedMs())
+  summary.rateLimited = api.waits().rateLimited - waitsBefore.rateLimited
   summary.ms = now() - started
   return summary
 }

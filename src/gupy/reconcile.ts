@@ -24,6 +24,9 @@ export interface ReconcileSummary {
   cut: Record<CutReason, number>
   /** HTTP requests made (retries included). */
   calls: number
+  /** Milliseconds waited for Gupy's request budget (shared with other processes), and 429s answered. */
+  budgetWaitMs: number
+  rateLimited: number
   ms: number
 }
 
@@ -42,9 +45,10 @@ export const applicationsPath = (jobId: string) => `/api/v1/jobs/${encodeURIComp
 export async function reconcile ({ api, store, now = Date.now, onJob, onLeftOut }: ReconcileOptions): Promise<ReconcileSummary> {
   const started = now()
   const callsBefore = api.requests()
+  const waitsBefore = api.waits()
   const { db, inbox, gupy } = store
   const summary: ReconcileSummary = {
-    jobs: 0, jobsGone: 0, applications: 0, outcomes: { reproved: 0, give_up: 0 }, skipped: noSkips(), cut: noCuts(), calls: 0, ms: 0
+    jobs: 0, jobsGone: 0, applications: 0, outcomes: { reproved: 0, give_up: 0 }, skipped: noSkips(), cut: noCuts(), calls: 0, budgetWaitMs: 0, rateLimited: 0, ms: 0
   }
 
   /** One page in one transaction: the delivery and the application's end go together, or neither. */
@@ -92,6 +96,8 @@ export async function reconcile ({ api, store, now = Date.now, onJob, onLeftOut 
     onJob?.(summary.jobs, jobs.length)
   }
   summary.calls = api.requests() - callsBefore
+  summary.budgetWaitMs = Math.round(api.waits().ms - waitsBefore.ms)
+  summary.rateLimited = api.waits().rateLimited - waitsBefore.rateLimited
   summary.ms = now() - started
   return summary
 }

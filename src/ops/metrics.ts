@@ -85,6 +85,16 @@ function createMetrics () {
       help: 'HTTP requests made to Gupy\'s API by the service (retries included)',
       registers: [registry]
     }),
+    gupyBudgetWait: new Counter({
+      name: 'bridge_gupy_budget_wait_seconds_total',
+      help: 'Seconds the service\'s requests to Gupy\'s API waited for the request budget every process on the database shares (slots and pauses after a 429)',
+      registers: [registry]
+    }),
+    gupyRateLimited: new Counter({
+      name: 'bridge_gupy_rate_limited_total',
+      help: 'Answers 429 (Gupy\'s rate limit) the service got; each pauses every process\'s requests to Gupy',
+      registers: [registry]
+    }),
     alertsSent: new Counter({
       name: 'bridge_alerts_sent_total',
       help: 'Alert messages posted to ALERT_WEBHOOK_URL, by result (sent: accepted with a 2xx; failed: refused or unreachable after its retries)',

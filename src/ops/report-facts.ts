@@ -1,7 +1,8 @@
 /** The facts of the status report, read from the store: what the verdict judges and the console and `status` show. */
 import { readFileSync } from 'node:fs'
-import { leftOut } from '../vocabulary/gupy-api.js'
+import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import { readBudget } from '../store/gupy-budget.js'
 import type { DeliveryState } from '../store/inbox.js'
 import type { Purged } from '../store/retention.js'
 import type { Repositories } from '../store/repositories.js'
@@ -23,13 +24,19 @@ export interface GupyWatch {
   lastReconciliation: { at: string, ok: boolean, summary: string } | null
 }
 
+/**
+ * The request budget every process on the database shares: the pause a 429 set (in force when
+ * `pausedUntil` is ahead of the report's time), the last 429 and how many there were.
+ */
+export interface BudgetReport { pausedUntil: string | null, pauseReason: string | null, lastPauseAt: string | null, pauses: number }
+
 /** The last run of one kind of work against Gupy's API (watchdog, reconciliation, import), as stored. */
 export interface RunReport { at: string, ok: boolean, seconds: number, summary: Record<string, unknown>, error: string | null }
 
 interface WatchedSubscription { action: string, state: string, repair: string, up: boolean }
 
 /** Gupy's side from the last runs the store keeps; nothing stored means not configured (or not run yet). */
-function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'reconcile' | 'import', RunReport | null> {
+function gupyFacts ({ gupy, db }: Repositories, now: number): GupyWatch & Record<'watch' | 'reconcile' | 'import', RunReport | null> & { budget: BudgetReport | null } {
   const runs = gupy.lastRuns()
   const report = (kind: 'watch' | 'reconcile' | 'import'): RunReport | null => {
     const r = runs[kind]
@@ -44,7 +51,10 @@ function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'recon
   const problems = watch === null ? [] : watch.ok ? (subscriptions ?? []).filter((x) => !x.ok).map((x) => `${x.event}: ${x.problem ?? '?'}`) : [watch.error ?? 'failed']
   const counts = reconcile?.summary as { jobs?: number, applications?: number, calls?: number, outcomes?: Record<string, number> } | undefined
   const found = Object.values(counts?.outcomes ?? {}).reduce((a, b) => a + b, 0)
-  const left = reconcile === null ? '' : leftOut(reconcile.summary.skipped, reconcile.summary.cut)
+  const left = reconcile === null
+    ? ''
+    : [leftOut(reconcile.summary.skipped, reconcile.summary.cut), budgetWaitText(reconcile.summary.budgetWaitMs, reconcile.summary.rateLimited)].filter((x) => x !== '').join('; ')
+  const budget = readBudget(db)
   return {
     subscriptions,
     lastWatchdogCheck: watch === null ? null : { at: watch.at, ok: problems.length === 0, problems },
@@ -60,7 +70,10 @@ function gupyFacts ({ gupy }: Repositories): GupyWatch & Record<'watch' | 'recon
         },
     watch,
     reconcile,
-    import: report('import')
+    import: report('import'),
+    budget: budget === undefined
+      ? null
+      : { pausedUntil: budget.pausedUntil > now ? iso(budget.pausedUntil) : null, pauseReason: budget.pausedUntil > now ? budget.pauseReason ?? null : null, lastPauseAt: iso(budget.lastPauseAt), pauses: budget.pauses }
   }
 }
 
@@ -124,7 +137,7 @@ export function reportFacts (repositories: Repositories, opts: ReportOptions) {
       lastRun: lastRun === undefined ? null : retentionRun(lastRun),
       lastRemovals: retention.lastRemovals(5).map(retentionRun)
     },
-    gupy: gupyFacts(repositories),
+    gupy: gupyFacts(repositories, now),
     service: opts.service ?? null
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Gupy's API as the bridge uses it, in words several layers share: the default pace and deadline of
- * a call, and what a run against the API may leave out (skipped applications, listings cut short).
+ * a call, what a run against the API may leave out (skipped applications, listings cut short), and
+ * how long it waited for the request budget.
  */
 
-/** Requests per minute by default: under Gupy's ~900 per minute per IP, with room for another tool. */
-export const REQUESTS_PER_MINUTE = 800
+/** Requests per minute by default, every process on the database together: Gupy allows 500 per IP, this leaves room for another tool. */
+export const REQUESTS_PER_MINUTE = 400
+/** What Gupy's firewall allows per minute and IP address. */
+export const GUPY_LIMIT_PER_MINUTE = 500
 /** Seconds an answer may take, headers and body together, by default (GUPY_API_TIMEOUT_SECONDS). */
 export const TIMEOUT_SECONDS = 30
 /** Pages of one listing at most (200,000 items): a listing that never ends is cut there. */
@@ -51,4 +54,16 @@ export function leftOut (skipped: unknown, cut: unknown): string {
   describe(skipped, SKIP_REASONS, 'application skipped', 'applications skipped')
   describe(cut, CUT_REASONS as Record<CutReason, string>, 'listing cut short', 'listings cut short')
   return parts.join('; ')
+}
+
+/**
+ * What a run waited for the request budget, for its summary and `status`: `waited 65 s for Gupy's
+ * request budget (1 pause after a 429)`; '' under a second. Takes a stored summary's values as they are.
+ */
+export function budgetWaitText (ms: unknown, rateLimited: unknown): string {
+  const waited = Number(ms ?? 0)
+  const pauses = Number(rateLimited ?? 0)
+  if (!(waited >= 1000) && !(pauses > 0)) return ''
+  const time = waited >= 120_000 ? `${Math.round(waited / 60_000)} min` : `${Math.round(waited / 1000)} s`
+  return `waited ${time} for Gupy's request budget${pauses > 0 ? ` (${pauses} ${pauses === 1 ? 'pause' : 'pauses'} after a 429)` : ''}`
 }

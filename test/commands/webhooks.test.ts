@@ -5,11 +5,12 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { openDatabase } from '../../src/store/database.js'
 import { Database } from '../../src/store/sqlite.js'
 import { ownedSubscriptions } from '../../src/store/gupy-state.js'
 import { loadMigrations, migrate } from '../../src/store/migrate.js'
 import { GUPY_TOKEN, gupyStandIn } from '../gupy-stand-in.js'
-import { SECRET, cli, tempDir } from '../helper.js'
+import { SECRET, cli, spawnBridge, tempDir } from '../helper.js'
 
 const TOKEN = 'gupy-api-token-123'
 const PUBLIC_URL = 'https://bridge.example.com'
@@ -131,19 +132,30 @@ describe('register-webhooks', () => {
     const throttled = await fakeGupy(t, { throttleOnce: true })
     const res = await cli(['register-webhooks'], env(t, throttled.url))
     assert.equal(res.code, 0, res.stderr)
-    assert.match(res.stderr, /rate limit: waiting 1 s/)
+    assert.match(res.stderr, /^Gupy's rate limit: Gupy answered 429 on GET \/api\/v1\/webhooks\?fields=all&perPage=100&page=1; every process on this database waits until \d\d:\d\d:\d\d UTC \(1 s\)$/m)
     assert.equal(throttled.subs.length, 2)
   })
 
-  test('a 429 with only X-RateLimit-Reset waits until then, as epoch seconds or as seconds from now', async (t) => {
-    for (const reset of [() => String(Math.ceil(Date.now() / 1000) + 2), () => '2']) {
-      const gupy = await fakeGupy(t, { throttleOnce: () => ({ 'x-ratelimit-limit': '900', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset() }) })
-      const started = Date.now()
-      const res = await cli(['register-webhooks'], env(t, gupy.url))
-      assert.equal(res.code, 0, res.stderr)
-      assert.match(res.stderr, /rate limit: waiting [1-3] s/)
-      assert.ok(Date.now() - started >= 900, 'it waited instead of retrying at once')
-      assert.equal(gupy.subs.length, 2)
+  test('a 429 without Retry-After pauses every process on the database at least 60 s (X-RateLimit-Reset only longer), and status shows it', { timeout: 60_000 }, async (t) => {
+    const cases: Array<[Record<string, string>, number]> = [[{ waf: 'Rate-Limit' }, 60], [{ 'x-ratelimit-reset': '90' }, 90], [{ 'x-ratelimit-reset': '2' }, 60]]
+    for (const [headers, seconds] of cases) {
+      const gupy = await fakeGupy(t, { throttleOnce: () => headers })
+      const e = env(t, gupy.url)
+      openDatabase(e.DATABASE_PATH).close() // the service has run on this database
+      const run = spawnBridge(t, 'cli', ['register-webhooks'], { env: e })
+      while (!run.stderr().includes('waits until') && run.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.match(run.stderr(), new RegExp(`^Gupy's rate limit: Gupy answered 429${headers.waf === undefined ? '' : ' \\(WAF: Rate-Limit\\)'} on GET /api/v1/webhooks\\S+; every process on this database waits until \\d\\d:\\d\\d:\\d\\d UTC \\(${seconds} s\\)$`, 'm'))
+      const status = await cli(['status'], { DATABASE_PATH: e.DATABASE_PATH })
+      assert.match(status.stdout, /^Gupy request budget \(400 a minute for every process on this database\): PAUSED until \S+ after 429 .*on GET \/api\/v1\/webhooks\S+; last 429 \d+ s ago, 1 in all$/m)
+      const report = JSON.parse((await cli(['status', '--json'], { DATABASE_PATH: e.DATABASE_PATH })).stdout)
+      assert.equal(Date.parse(report.gupy.budget.pausedUntil) - Date.parse(report.gupy.budget.lastPauseAt), seconds * 1000)
+      await run.stop('SIGKILL')
+      // The pause outlives the process that met the 429: a check started now waits for it too, without knocking.
+      const check = spawnBridge(t, 'cli', ['check-webhooks'], { env: e })
+      while (!check.stderr().includes('waits until') && check.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.match(check.stderr(), /^Gupy's rate limit: Gupy answered 429 .*; every process on this database waits until /m)
+      await check.stop('SIGKILL')
+      assert.deepEqual(gupy.calls, ['GET /api/v1/webhooks'], 'nothing more while paused')
     }
   })
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { MockAgent, errors } from 'undici'
 import { applicationsPath } from '../../src/gupy/reconcile.js'
 import { GUPY_TOKEN, gupyStandIn, restApplication, type Misbehaviour } from '../gupy-stand-in.js'
-import { ATTEMPTS, BACKOFF_MS, GupyApiError, MAX_WAIT_MS, PER_PAGE, createGupyApi, type Page } from '../../src/gupy/api.js'
+import { ATTEMPTS, BACKOFF_MS, GupyApiError, MAX_WAIT_MS, MIN_PAUSE_MS, PER_PAGE, createGupyApi, ownBudget, type Page, type WaitKind } from '../../src/gupy/api.js'
 import { MAX_PAGES } from '../../src/vocabulary/gupy-api.js'
 
 const ORIGIN = 'https://api.gupy.example'
@@ -12,24 +12,31 @@ const TOKEN = 'gupy-api-token-0123456789'
 const NOW = Date.parse('2025-03-10T12:00:00Z')
 const JSON_HEADERS = { headers: { 'content-type': 'application/json' } }
 
-/** A client on a MockAgent that reaches no network; its waits are recorded instead of slept (unpaced unless asked). */
+/**
+ * A client on a MockAgent that reaches no network, on a clock that starts at NOW and that its waits
+ * advance instead of sleeping (they are recorded); unpaced unless asked.
+ */
 function mockGupy (t: TestContext, requestsPerMinute = 0) {
   const agent = new MockAgent({ enableCallHistory: true })
   agent.disableNetConnect()
   t.after(() => agent.close())
-  const waits: Array<{ ms: number, reason: string }> = []
+  const waits: Array<{ ms: number, reason: string, kind: WaitKind }> = []
   const slept: number[] = []
+  const clock = { now: NOW }
   const api = createGupyApi({
     baseUrl: `${ORIGIN}/`,
     token: TOKEN,
     dispatcher: agent,
-    now: () => NOW,
+    now: () => clock.now,
     requestsPerMinute,
-    onWait: (ms, reason) => { waits.push({ ms, reason }) },
-    sleep: async (ms) => { slept.push(ms) }
+    onWait: (ms, reason, kind) => { waits.push({ ms, reason, kind }) },
+    sleep: async (ms) => {
+      slept.push(ms)
+      clock.now += ms
+    }
   })
   const calls = () => agent.getCallHistory()?.calls() ?? []
-  return { agent, pool: agent.get(ORIGIN), api, waits, slept, calls }
+  return { agent, pool: agent.get(ORIGIN), api, waits, slept, calls, clock }
 }
 
 const subscription = (n: number) => ({ id: `sub-${n}`, action: 'application.created', status: 'active', postbackUrl: `https://bridge.example.com/webhooks/gupy#${n}` })
@@ -104,35 +111,73 @@ describe('call', () => {
     assert.equal((gupy.calls()[0]?.headers as Record<string, string>)['content-type'], 'application/json')
   })
 
-  test('a 429 with Retry-After (seconds, or an HTTP date) is waited out, then the call is made again', async (t) => {
+  test('a 429 with Retry-After (seconds, or an HTTP date) pauses for that long, then the call is made again', async (t) => {
     const gupy = mockGupy(t)
     const path = '/api/v1/jobs/1'
-    gupy.pool.intercept({ path, method: 'GET' }).reply(429, { message: 'Too Many Requests' }, { headers: { 'retry-after': '7' } })
-    gupy.pool.intercept({ path, method: 'GET' }).reply(429, '', { headers: { 'retry-after': new Date(NOW + 3000).toUTCString() } })
+    gupy.pool.intercept({ path, method: 'GET' }).reply(429, { message: 'Too Many Requests' }, { headers: { 'retry-after': '7', waf: 'Rate-Limit' } })
+    gupy.pool.intercept({ path, method: 'GET' }).reply(429, '', { headers: { 'retry-after': new Date(NOW + 7000 + 3000).toUTCString() } })
     gupy.pool.intercept({ path, method: 'GET' }).reply(200, { id: 1 }, JSON_HEADERS)
     assert.deepEqual(await gupy.api.call('GET', path), { id: 1 })
     assert.deepEqual(gupy.slept, [7000, 3000])
-    assert.deepEqual(gupy.waits.map((w) => w.ms), [7000, 3000])
-    assert.match(gupy.waits[0]!.reason, /429.*GET \/api\/v1\/jobs\/1/)
+    assert.deepEqual(gupy.waits, [
+      { ms: 7000, reason: '429 (WAF: Rate-Limit) on GET /api/v1/jobs/1', kind: 'pause' },
+      { ms: 3000, reason: '429 on GET /api/v1/jobs/1', kind: 'pause' }
+    ])
     assert.equal(gupy.calls().length, 3)
+    assert.deepEqual(gupy.api.waits(), { ms: 10_000, rateLimited: 2 })
   })
 
-  test('a 429 with only X-RateLimit-Reset waits until then, as epoch seconds or as seconds from now', async (t) => {
+  test('without Retry-After a 429 pauses at least 60 s, longer when X-RateLimit-Reset says so (epoch seconds or seconds from now)', async (t) => {
     const gupy = mockGupy(t)
-    for (const reset of [String(NOW / 1000 + 30), '2']) {
-      gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, '', { headers: { 'x-ratelimit-limit': '900', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } })
+    const resets = [() => undefined, () => String(gupy.clock.now / 1000 + 30), () => '90', () => String(gupy.clock.now / 1000 + 120)]
+    for (const resetAt of resets) {
+      const reset = resetAt()
+      gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, '', { headers: reset === undefined ? { waf: 'Rate-Limit' } : { 'x-ratelimit-reset': reset } })
       gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(200, { ok: true }, JSON_HEADERS)
       assert.deepEqual(await gupy.api.call('GET', '/x'), { ok: true })
     }
-    assert.deepEqual(gupy.slept, [30_000, 2000])
+    assert.deepEqual(gupy.slept, [MIN_PAUSE_MS, MIN_PAUSE_MS, 90_000, 120_000])
+    assert.equal(MIN_PAUSE_MS, 60_000)
   })
 
-  test('waits are capped; after the last attempt the 429 is an error', async (t) => {
+  test('a 429 is never fatal: Gupy answering 429 again and again is waited out (each pause capped) until it answers', async (t) => {
     const gupy = mockGupy(t)
-    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, 'slow down', { headers: { 'retry-after': '3600' } }).times(ATTEMPTS)
-    await assert.rejects(gupy.api.call('GET', '/x'), (err) => err instanceof GupyApiError && err.status === 429 && err.message === 'Gupy answered 429: slow down')
-    assert.deepEqual(gupy.slept, Array(ATTEMPTS - 1).fill(MAX_WAIT_MS))
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(429, 'slow down', { headers: { 'retry-after': '3600' } }).times(ATTEMPTS + 3)
+    gupy.pool.intercept({ path: '/x', method: 'GET' }).reply(200, { ok: true }, JSON_HEADERS)
+    assert.deepEqual(await gupy.api.call('GET', '/x'), { ok: true })
+    assert.deepEqual(gupy.slept, Array(ATTEMPTS + 3).fill(MAX_WAIT_MS))
+    assert.deepEqual(gupy.api.waits(), { ms: (ATTEMPTS + 3) * MAX_WAIT_MS, rateLimited: ATTEMPTS + 3 })
     gupy.agent.assertNoPendingInterceptors()
+  })
+
+  test('two clients on one budget: requests evenly spaced between them; a pause that comes while one waits for its slot voids that slot', async (t) => {
+    const agent = new MockAgent()
+    agent.disableNetConnect()
+    t.after(() => agent.close())
+    const clock = { now: NOW }
+    const starts: Array<[string, number]> = []
+    const pool = agent.get(ORIGIN)
+    for (const path of ['/a', '/b']) {
+      pool.intercept({ path, method: 'GET' }).reply(() => {
+        starts.push([path, clock.now - NOW])
+        return { statusCode: 200, data: '{}', responseOptions: JSON_HEADERS }
+      }).persist()
+    }
+    const budget = ownBudget()
+    let pauseOnce = true
+    const client = (sleep: (ms: number) => Promise<void>) =>
+      createGupyApi({ baseUrl: ORIGIN, token: TOKEN, dispatcher: agent, requestsPerMinute: 60, budget, now: () => clock.now, sleep })
+    const a = client(async (ms) => { clock.now += ms })
+    const b = client(async (ms) => {
+      clock.now += ms
+      // While b sleeps towards its slot, another process sharing the budget gets a 429 with Retry-After: 5.
+      if (pauseOnce) await budget.pause(clock.now + 5000, '429 on GET /other', clock.now)
+      pauseOnce = false
+    })
+    await a.call('GET', '/a') // slot 0
+    await b.call('GET', '/b') // slot 1000, voided by the pause until 6000: b goes at 6000
+    await a.call('GET', '/a') // the next slot: 7000
+    assert.deepEqual(starts, [['/a', 0], ['/b', 6000], ['/a', 7000]])
   })
 
   test('401 and 403 say the token was refused and name the permissions it needs, never the token', async (t) => {
