@@ -15,6 +15,7 @@ import { DEFAULT_MAPPING } from '../src/mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../src/vocabulary/rubeus-feeds.js'
 import { openDatabase } from '../src/store/database.js'
 import { createRepositories } from '../src/store/repositories.js'
+import { GUPY_TOKEN } from '../test/gupy-stand-in.js'
 import { announcedPort, spawnScript } from '../test/processes.js'
 
 const MB = 1024 * 1024
@@ -33,7 +34,7 @@ export async function runImportBenchmark (): Promise<void> {
     const store = createRepositories(db)
     const mapper = createMapper(store, { mapping: DEFAULT_MAPPING, timeZone: 'America/Sao_Paulo', extras: {} })
     let waits = 0
-    const api = createGupyApi({ baseUrl: `http://127.0.0.1:${port}`, token: 'bench-token-0123456789', onWait: () => { waits++ } })
+    const api = createGupyApi({ baseUrl: `http://127.0.0.1:${port}`, token: GUPY_TOKEN, onWait: () => { waits++ } })
     const rssBefore = process.memoryUsage().rss
     const started = process.hrtime.bigint()
     let lastShown = 0
@@ -49,7 +50,7 @@ export async function runImportBenchmark (): Promise<void> {
     })
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     const peakRss = process.resourceUsage().maxRSS * 1024
-    const served = await (await fetch(`http://127.0.0.1:${port}/bench/stats`)).json() as { requests: number, pages: number, throttled: number }
+    const served = await (await fetch(`http://127.0.0.1:${port}/stand-in/stats`)).json() as { requests: number, pages: number, throttled: number }
 
     store.feeds.release(CONTACTS_FEED, Date.now(), 0, Number.MAX_SAFE_INTEGER)
     const feed = db.prepare<[string], { records: number, people: number }>(

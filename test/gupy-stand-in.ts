@@ -1,7 +1,9 @@
 /**
- * A stand-in for Gupy's API over a real socket: jobs, their applications in pages, subscriptions,
- * chosen failures, a Gupy that misbehaves (pages without end, answers that trickle, HTML, …), and
- * Gupy's firewall: `429` with `WAF: Rate-Limit` for a while. It records when each request arrived.
+ * A stand-in for Gupy's API over a real socket, for the tests and the import benchmark: jobs, their
+ * applications in pages, subscriptions, chosen failures, a Gupy that misbehaves (pages without end,
+ * answers that trickle, HTML, …), and Gupy's firewall: `429` with `WAF: Rate-Limit` for a while, or
+ * beyond a number of requests in any minute. It records when each request arrived; `GET
+ * /stand-in/stats` answers its counts (a benchmark runs it as its own process).
  */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -48,14 +50,18 @@ export interface StandInOptions {
    * `WAF: Rate-Limit` (and `Retry-After` when given).
    */
   rateLimit?: { from: number, forMs: number, retryAfter?: string }
+  /** Gupy's firewall as it stands: beyond this many requests in any 60 s, `429` with `WAF: Rate-Limit` and `Retry-After`. */
+  perMinute?: number
   /** Requests after this many are never answered (a Gupy that hangs, for crash tests). */
   stallAfter?: number
   token?: string
 }
 
+let restBase: Record<string, any> | undefined
+
 /** An application as the REST API lists it (`fields=all`), for person n of a job. */
 export function restApplication (n: number, job: { id: number, name: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const base = JSON.parse(fixture('gupy/rest.job-applications.reconstructed.json')).results[0]
+  const base = restBase ??= JSON.parse(fixture('gupy/rest.job-applications.reconstructed.json')).results[0] as Record<string, any>
   return {
     ...base,
     id: 50_000_000 + n,
@@ -68,7 +74,14 @@ export function restApplication (n: number, job: { id: number, name: string }, e
   }
 }
 
+/** The stand-in for a test: closed after it. */
 export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
+  const standIn = await startGupyStandIn(opts)
+  t.after(standIn.close)
+  return standIn
+}
+
+export async function startGupyStandIn (opts: StandInOptions = {}) {
   const jobs = opts.jobs ?? []
   const subs: Sub[] = []
   const calls: string[] = []
@@ -78,12 +91,19 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   /** Bytes of the `huge` answers written before the client stopped reading. */
   const written: number[] = []
   const failures = [...(opts.failures ?? [])]
+  /** When the requests the firewall let through in the last minute arrived (with `perMinute`). */
+  const answered: number[] = []
   let next = 1
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const at = Date.now()
     let body = ''
     for await (const chunk of req) body += chunk
     const url = new URL(req.url ?? '/', 'http://x')
+    if (url.pathname === '/stand-in/stats') {
+      const statuses = log.map((l) => l.status)
+      return res.writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ requests: log.length, throttled: statuses.filter((s) => s === 429).length, pages: calls.filter((c) => / p\d+$/.test(c)).length }))
+    }
     calls.push(`${req.method} ${url.pathname}${url.searchParams.has('status') ? `?status=${url.searchParams.get('status')}` : ''}${url.searchParams.has('page') ? ` p${url.searchParams.get('page')}` : ''}`)
     const entry = { at, call: calls.at(-1)!, status: 0 }
     log.push(entry)
@@ -94,6 +114,14 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
     if (limit !== undefined && limitedSince !== undefined && at < limitedSince + limit.forMs) {
       res.writeHead(429, { 'content-type': 'application/json', waf: 'Rate-Limit', ...(limit.retryAfter === undefined ? {} : { 'retry-after': limit.retryAfter }) })
       return res.end(JSON.stringify({ message: 'Too Many Requests' }))
+    }
+    if (opts.perMinute !== undefined) {
+      while (answered.length > 0 && answered[0]! <= at - 60_000) answered.shift()
+      if (answered.length >= opts.perMinute) {
+        res.writeHead(429, { 'content-type': 'application/json', waf: 'Rate-Limit', 'retry-after': String(Math.ceil((answered[0]! + 60_000 - at) / 1000)) })
+        return res.end(JSON.stringify({ message: 'Too Many Requests' }))
+      }
+      answered.push(at)
     }
     const send = (status: number, value?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(value === undefined ? '' : JSON.stringify(value))
@@ -176,7 +204,7 @@ export async function gupyStandIn (t: TestContext, opts: StandInOptions = {}) {
   server.keepAliveTimeout = 10
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  t.after(() => { server.closeAllConnections(); server.close() })
   const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}`, jobs, subs, calls, log, failures, written }
+  const close = () => { server.closeAllConnections(); server.close() }
+  return { url: `http://127.0.0.1:${port}`, port, jobs, subs, calls, log, failures, written, close }
 }
