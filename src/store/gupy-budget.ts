@@ -4,10 +4,10 @@
  * takes its slot in a tiny write transaction; a process that dies mid-request loses at most its slot.
  */
 import { existsSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { openDatabase } from './database.js'
 import { loadMigrations, schemaVersion } from './migrate.js'
-import { isBusy, type Database } from './sqlite.js'
+import { COMMAND_BUSY_MS, whenFree } from './contention.js'
+import type { Database } from './sqlite.js'
 
 /** The pause in force after a 429, or the last one. */
 export interface BudgetPause {
@@ -71,30 +71,15 @@ export function readBudget (db: Database): BudgetState | undefined {
 
 /**
  * The budget as Gupy's API client takes its slots from it: each step waits for a lock another
- * connection holds off the event loop (whenUnlocked), never long on it. A slot is taken at the time
+ * connection holds off the event loop (whenFree), never long on it. A slot is taken at the time
  * the lock was had (`clock`), not when it was first asked for.
  */
 export function sharedBudget (db: Database, clock: () => number = Date.now) {
   const budget = createGupyBudget(db)
   return {
-    take: async (_asked: number, spacingMs: number) => await whenUnlocked(() => budget.take(clock(), spacingMs)),
-    pause: async (until: number, reason: string, now: number) => { await whenUnlocked(() => budget.pause(until, reason, now)) },
-    paused: async (now: number) => await whenUnlocked(() => budget.paused(now))
-  }
-}
-
-/**
- * A step on the budget that another connection's lock may refuse (the service waits only briefly,
- * synchronously, for a lock): tried again off the event loop, for about 40 s at most.
- */
-export async function whenUnlocked<T> (step: () => T): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return step()
-    } catch (err) {
-      if (!isBusy(err) || attempt >= 100) throw err
-      await sleep(Math.min(500, 20 * attempt))
-    }
+    take: async (_asked: number, spacingMs: number) => await whenFree(() => budget.take(clock(), spacingMs)),
+    pause: async (until: number, reason: string, now: number) => { await whenFree(() => budget.pause(until, reason, now)) },
+    paused: async (now: number) => await whenFree(() => budget.paused(now))
   }
 }
 
@@ -117,6 +102,6 @@ export function openSharedBudget (file: string): { budget: ReturnType<typeof sha
     return undefined // unreadable or damaged: the command says so where it reads the database
   }
   if (!current) return undefined
-  const db = openDatabase(file, { mustExist: true, busyTimeoutMs: 10_000 })
+  const db = openDatabase(file, { mustExist: true, busyTimeoutMs: COMMAND_BUSY_MS })
   return { budget: sharedBudget(db), close: () => db.close() }
 }
