@@ -1,28 +1,14 @@
 /** A real full disk: the service on a small tmpfs, as a process. It refuses what it cannot store, serves nothing twice, and recovers once space is freed. */
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { FEED_TOKEN, SECRET, applicationEvent, person, spawnBridge, startService } from './helper.js'
+import { tmpfs } from './system-tools.js'
 
 /** A 16 MiB tmpfs, unmounted after the test; undefined where this process may not mount one. */
-function smallDisk (t: TestContext): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'bridge-full-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' })
-  } catch {
-    rmSync(dir, { recursive: true, force: true })
-    return undefined
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', dir])
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return dir
-}
+const smallDisk = (t: TestContext) => tmpfs(t, 'size=16m')
 
 /** Fills the disk but for `leave` bytes. */
 function fill (dir: string, leave: number): string {

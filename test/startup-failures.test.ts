@@ -5,7 +5,6 @@
  */
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../src/app.js'
 import { acquireServiceLock } from '../src/store/service-lock.js'
 import { FEED_TOKEN, SECRET, cli, damageOnDisk, delivery, spawnBridge, startService, tempDir, testConfig } from './helper.js'
+import { tmpfs } from './system-tools.js'
 
 const service = (databasePath: string, extra: Record<string, string> = {}) => ({
   DATABASE_PATH: databasePath, GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, CONSOLE_PASSWORD: 'console-password-0123456789', LOG_LEVEL: 'warn', ...extra
@@ -50,17 +50,8 @@ function readOnlyFolder (t: TestContext): string | undefined {
     })
     return folder
   }
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', folder], { stdio: 'ignore' })
-  } catch {
-    rmSync(folder, { recursive: true, force: true })
-    return undefined
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', folder])
-    rmSync(folder, { recursive: true, force: true })
-  })
-  return folder
+  rmSync(folder, { recursive: true, force: true })
+  return tmpfs(t, 'ro,size=1m')
 }
 
 describe('start-up failures', () => {

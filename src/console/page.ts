@@ -93,16 +93,7 @@ ${batches}</div>`
     ? html`<p class="muted">Nada removido nos últimos dias.</p>`
     : html`<table><thead><tr><th>quando</th><th>removido</th></tr></thead><tbody>${retention.lastRemovals.map((r) => html`<tr><td>${when(r.at)}</td><td>${run(r)}</td></tr>`)}</tbody></table>`
 
-  return '<!doctype html>\n' + html`<html lang="pt-BR"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Ponte Gupy → Rubeus: ${HEADLINE[verdict.status]}</title>
-<link rel="icon" href="${opts.base}/icon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="${opts.base}/console.css">
-<script src="${opts.base}/console.js" defer></script>
-</head><body>
-<header><h1>Ponte Gupy → Rubeus</h1><span class="muted" id="refresh">Recarregue a página para atualizar.</span></header>
-<main>
-<section class="verdict ${verdict.status}" id="verdict" data-status="${verdict.status}"><h2>${HEADLINE[verdict.status]}</h2>
+  return shell(verdict.status, opts, html`<section class="verdict ${verdict.status}" id="verdict" data-status="${verdict.status}"><h2>${HEADLINE[verdict.status]}</h2>
 ${reasons.length === 0 ? html`<p>Entregas chegando, mapeadas e buscadas pela Rubeus.</p>` : html`<ul class="reasons">${reasons}</ul>`}
 <p class="muted">Situação em ${time.format(now)}.</p></section>
 <section id="gupy"><h2>Gupy → ponte</h2>
@@ -124,9 +115,7 @@ ${feeds}</section>
 <p>Dados com mais de ${n(retention.days, 'retention.days')} dias são removidos a cada hora; os ids das entregas ficam.</p>
 <p>Última execução: ${retention.lastRun === null ? html`<span class="muted">nunca</span>` : html`${when(retention.lastRun.at)}: ${run(retention.lastRun)}`}</p>
 ${removals}</section>
-</main>
-<footer class="muted">versão ${report.version} · ${service === null ? '' : html`no ar ${ago(service.uptimeSeconds * 1000).replace('há ', '')} · `}banco de dados ${bytes(report.databaseBytes)} · <a href="${opts.base}/status.json">status.json</a></footer>
-</body></html>`.text
+`, html`versão ${report.version} · ${service === null ? '' : html`no ar ${ago(service.uptimeSeconds * 1000).replace('há ', '')} · `}banco de dados ${bytes(report.databaseBytes)} · <a href="${opts.base}/status.json">status.json</a>`)
 }
 
 /** A damaged database file: the verdict alone, since nothing else is read from the file. */
@@ -136,19 +125,24 @@ function damagedPage (report: DamagedReport, opts: PageOptions): string {
     const { text, next } = explain(r, [])
     return html`<li data-code="${r.code}"><span class="tag ${r.severity}">${SEVERITY[r.severity]}</span> ${show(text)}<span class="next">${show(next)}</span></li>`
   })
+  return shell('problem', opts, html`<section class="verdict problem" id="verdict" data-status="problem"><h2>${HEADLINE.problem}</h2>
+<ul class="reasons">${reasons}</ul>
+<p class="muted">Situação em ${time.format(Date.parse(report.generatedAt))}. Os demais números vêm do banco de dados e não são mostrados enquanto ele estiver danificado.</p></section>
+`, html`versão ${report.version} · <a href="${opts.base}/status.json">status.json</a>`)
+}
+
+/** The page around its sections: the head with the service's own assets, the header, and the footer. */
+function shell (status: keyof typeof HEADLINE, opts: PageOptions, main: Html, footer: Html): string {
   return '<!doctype html>\n' + html`<html lang="pt-BR"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Ponte Gupy → Rubeus: ${HEADLINE.problem}</title>
+<title>Ponte Gupy → Rubeus: ${HEADLINE[status]}</title>
 <link rel="icon" href="${opts.base}/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${opts.base}/console.css">
 <script src="${opts.base}/console.js" defer></script>
 </head><body>
 <header><h1>Ponte Gupy → Rubeus</h1><span class="muted" id="refresh">Recarregue a página para atualizar.</span></header>
 <main>
-<section class="verdict problem" id="verdict" data-status="problem"><h2>${HEADLINE.problem}</h2>
-<ul class="reasons">${reasons}</ul>
-<p class="muted">Situação em ${time.format(Date.parse(report.generatedAt))}. Os demais números vêm do banco de dados e não são mostrados enquanto ele estiver danificado.</p></section>
-</main>
-<footer class="muted">versão ${report.version} · <a href="${opts.base}/status.json">status.json</a></footer>
+${main}</main>
+<footer class="muted">${footer}</footer>
 </body></html>`.text
 }
