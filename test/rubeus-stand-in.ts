@@ -48,7 +48,7 @@ export type Fault =
   | { hang: true }
   | { drop: 'before' | 'after' }
 
-interface Rule { method: string | undefined, fault: Fault, left: number }
+interface Rule { method: string | undefined, fault: Fault, left: number, skip: number }
 
 export interface EventType { id: string, titulo: string, codigo: string | null, origem: string, origemNome: string, formaCriacaoOportunidade?: unknown, fluxo?: unknown }
 
@@ -150,8 +150,17 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
       res.writeHead(404, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body>Not Found</body></html>')
       return
     }
-    const rule = rules.find((r) => r.left > 0 && (r.method === undefined || r.method === method))
-    if (rule !== undefined) rule.left--
+    let rule: Rule | undefined
+    for (const r of rules) {
+      if (r.left <= 0 || (r.method !== undefined && r.method !== method)) continue
+      if (r.skip > 0) {
+        r.skip--
+        continue
+      }
+      rule = r
+      r.left--
+      break
+    }
     if (failing !== undefined && rule === undefined) return send(failing, { success: false, message: 'Serviço temporariamente indisponível' })
     const origem = String(body.origem ?? query.origem ?? '')
     const token = String(body.token ?? query.token ?? '')
@@ -184,10 +193,12 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
     bases,
     /** The calls made to one method. */
     callsTo: (method: string) => calls.filter((c) => c.method === method),
-    /** The next `times` calls (to `method`, or any) misbehave so. */
-    fail (fault: Fault, { method, times = 1 }: { method?: string, times?: number } = {}) {
-      rules.push({ method, fault, left: times })
+    /** The next `times` calls (to `method`, or any) misbehave so, once `after` such calls have been answered normally. */
+    fail (fault: Fault, { method, times = 1, after = 0 }: { method?: string, times?: number, after?: number } = {}) {
+      rules.push({ method, fault, left: times, skip: after })
     },
+    /** Forgets the faults not used yet. */
+    clearFaults () { rules.length = 0 },
     /** Every call answers `status` (503 by default) until `recover()`. */
     failAll (status = 503) { failing = status },
     recover () { failing = undefined },
