@@ -2,8 +2,8 @@
  * A stand-in for Rubeus's CRM API over a real socket, built from the documented examples
  * (test/fixtures/rubeus/api-examples.documented.json): contacts, events, event types and legal
  * bases, answered as Rubeus documents them. Every call is recorded with its time and body. It can be
- * told to misbehave: answer 5xx, 429, `success: false` or other refusals, HTML, a 20 MB answer; hang;
- * drop the connection before or after applying a call; be down for a while.
+ * told to misbehave: answer 5xx, 429, `success: false` or other refusals, HTML, a 20 MB answer; hang
+ * or trickle; drop the connection before or after applying a call; be down for a while.
  *
  * Where Rubeus documents nothing it takes the pessimistic reading, so that tests catch what a
  * real tenant might do: a second `Contato/cadastro` with a known `codigo` and no `id` creates another
@@ -38,7 +38,8 @@ export interface RubeusCall {
 
 /**
  * How one call misbehaves: another answer (`status`, optional `body` text, `headers`); `html` (an HTML
- * page with that status); `huge` (20 MB of valid JSON); `hang` (never answered); `drop` the
+ * page with that status); `huge` (20 MB of valid JSON); `hang` (never answered); `trickle` (the
+ * right answer, after applying the call, one byte every 100 ms); `drop` the
  * connection `before` doing anything or `after` applying the call (a lost answer).
  */
 export type Fault =
@@ -46,6 +47,7 @@ export type Fault =
   | { html: number }
   | { huge: true }
   | { hang: true }
+  | { trickle: true }
   | { drop: 'before' | 'after' }
 
 interface Rule { method: string | undefined, fault: Fault, left: number, skip: number }
@@ -108,11 +110,22 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
     return [404, {}]
   }
 
-  async function misbehave (fault: Fault, res: ServerResponse, applyIt: () => void): Promise<void> {
+  async function misbehave (fault: Fault, res: ServerResponse, run: () => [number, Json]): Promise<void> {
     if ('hang' in fault) return // answered by nobody; the stand-in's close ends it
     if ('drop' in fault) {
-      if (fault.drop === 'after') applyIt()
+      if (fault.drop === 'after') run()
       res.socket?.destroy()
+      return
+    }
+    if ('trickle' in fault) {
+      const [status, answer] = run()
+      res.writeHead(status, { 'content-type': 'application/json' })
+      for (const byte of JSON.stringify(answer)) {
+        if (res.destroyed) return
+        res.write(byte)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      res.end()
       return
     }
     if ('html' in fault) {
@@ -170,7 +183,7 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
       if (origem !== RUBEUS_ORIGEM || token !== RUBEUS_TOKEN) return [200, { success: false, erro: [{ erro: 'Origem ou token inválidos' }] }]
       return apply(method, body)
     }
-    if (rule !== undefined) return misbehave(rule.fault, res, () => { run() })
+    if (rule !== undefined) return misbehave(rule.fault, res, run)
     const [status, answer] = run()
     if (status === 404) {
       res.writeHead(404, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body>Método não encontrado</body></html>')

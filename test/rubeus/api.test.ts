@@ -148,20 +148,22 @@ describe('what may cure itself is tried again', () => {
     assert.equal(rubeus.contacts.size, 1, 'the update went to the same contact')
   })
 
-  test('a hang is cut off at the deadline and tried again; a connection dropped before or after the write is tried again', async (t) => {
+  test('a hang and an answer that trickles in are cut off at the deadline and tried again; a connection dropped before or after the write is tried again', async (t) => {
     const rubeus = await rubeusStandIn(t)
     const { api, retries } = client(t, rubeus, { timeoutMs: 300 })
     await api.call('Contato/cadastro', documented('Contato/cadastro'))
     const [id] = rubeus.contacts.keys()
     rubeus.fail({ hang: true })
+    rubeus.fail({ trickle: true })
     rubeus.fail({ drop: 'before' })
     rubeus.fail({ drop: 'after' })
     const event = { ...documented('Evento/cadastro'), codTipo: 'CADASTRO', pessoa: { id } }
     const outcome = await api.call('Evento/cadastro', event)
     assert.equal(outcome.ok, true)
-    assert.equal(rubeus.callsTo('Evento/cadastro').length, 4)
+    assert.equal(rubeus.callsTo('Evento/cadastro').length, 5)
     assert.match(retries[0]!.why, /^Rubeus gave no whole answer within 0\.3 s \(RUBEUS_API_TIMEOUT_SECONDS\) on Evento\/cadastro, attempt 1$/)
-    assert.match(retries[1]!.why, /^Rubeus could not be reached \((UND_ERR_SOCKET|ECONNRESET)\) on Evento\/cadastro, attempt 2$/)
+    assert.match(retries[1]!.why, /^Rubeus gave no whole answer within 0\.3 s \(RUBEUS_API_TIMEOUT_SECONDS\) on Evento\/cadastro, attempt 2$/, 'an answer that trickles in is cut off too')
+    assert.match(retries[2]!.why, /^Rubeus could not be reached \((UND_ERR_SOCKET|ECONNRESET)\) on Evento\/cadastro, attempt 3$/)
     assert.equal(rubeus.events.size, 1, 'the event\'s codigo made the retry an edit, not a second event')
   })
 
