@@ -138,7 +138,12 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
       res.write('{"success":true,"dados":"')
       const chunk = 'x'.repeat(65_536)
       for (let sent = 0; sent < 20_000_000 && !res.destroyed; sent += chunk.length) {
-        if (!res.write(chunk)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve) })
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const go = () => { res.off('drain', go).off('close', go); resolve() }
+            res.on('drain', go).on('close', go)
+          })
+        }
       }
       if (!res.destroyed) res.end('"}')
       return
