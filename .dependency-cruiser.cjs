@@ -9,7 +9,8 @@
  *   ops/                             health, metrics, status report and verdict, alerts
  *   mapping/                         Gupy delivery → Rubeus records
  *   store/                           SQLite and its repositories
- *   vocabulary/ and the other root files (config, errors, credentials, logger, secrets, personal data)
+ *   vocabulary/ and the other root files (config, errors, credentials, logger, secrets, personal data,
+ *                                    the HTTP exchange the API clients share)
  */
 const LAYERS = [
   ['entry', '^src/(server|cli|app)\\.ts$'],
@@ -39,7 +40,7 @@ const MAY_IMPORT = {
 }
 
 const path = (name) => LAYERS.find(([n]) => n === name)[1]
-const ROOT_UTILITIES = '^src/(config|errors|credentials|logger|secrets-file|personal-data)\\.ts$'
+const ROOT_UTILITIES = '^src/(config|errors|credentials|logger|secrets-file|personal-data|http-exchange)\\.ts$'
 
 module.exports = {
   forbidden: [

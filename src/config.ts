@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { ConfigError } from './errors.js'
 import { GUPY_LIMIT_PER_MINUTE, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS } from './vocabulary/gupy-api.js'
 import { isTimeZone } from './vocabulary/formats.js'
+import { API_REQUESTS_PER_MINUTE, API_TIMEOUT_SECONDS, DELIVERY_MODES } from './vocabulary/rubeus-api.js'
 import { MAX_BATCH_SIZE } from './vocabulary/rubeus-feeds.js'
 
 const MIB = 1024 * 1024
@@ -49,6 +50,15 @@ const trustProxy = z.string().trim().transform((value, ctx): boolean | number | 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL such as https://bridge.example.com (Gupy posts only to HTTPS)' })
   .transform((u) => u.replace(/\/+$/, ''))
 
+/** Rubeus's CRM address: http(s), no query; `/api/<Method>` is appended, so it must not end in /api. */
+const rubeusApiUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://crmsuaempresa.apprubeus.com.br' })
+  .refine((u) => !/[?#]/.test(u), 'must be the CRM\'s address without a query or fragment')
+  .transform((u) => u.replace(/\/+$/, ''))
+  .refine((u) => !/\/api$/i.test(u), 'must be the CRM\'s address without /api (the bridge appends /api/<Method>)')
+
+/** What push delivery cannot start without. */
+const PUSH_NEEDS = ['RUBEUS_API_URL', 'RUBEUS_API_TOKEN', 'RUBEUS_ORIGEM'] as const
+
 export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -69,6 +79,12 @@ export const EnvSchema = z.object({
   TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Sao_Paulo').default('America/Sao_Paulo'),
   RUBEUS_BASE_LEGAL: z.string().regex(/^\d+$/, 'must be the numeric id of a legal basis in Rubeus').optional(),
   RUBEUS_ORIGEM: z.string().regex(/^\d+$/, 'must be the numeric id of a channel (origem) in Rubeus').optional(),
+  RUBEUS_DELIVERY: z.enum(DELIVERY_MODES).default('pull'),
+  RUBEUS_API_URL: rubeusApiUrl.optional(),
+  // The channel's key: a secret, never logged nor echoed (no message below quotes a value).
+  RUBEUS_API_TOKEN: z.string().min(1).optional(),
+  RUBEUS_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(6000).default(API_REQUESTS_PER_MINUTE),
+  RUBEUS_API_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(API_TIMEOUT_SECONDS),
   MAPPING_FILE: z.string().min(1).optional(),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CONSOLE_USER: z.string().regex(/^[^:\s]+$/, 'must not contain a colon or spaces').default('operator'),
@@ -95,7 +111,13 @@ export const EnvSchema = z.object({
   for (const key of ['RUBEUS_FEED_BASIC_USER', 'RUBEUS_FEED_BASIC_PASSWORD'] as const) {
     if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when RUBEUS_FEED_AUTH=basic' })
   }
-})
+}).superRefine((env, ctx) => {
+  if (env.RUBEUS_DELIVERY !== 'push') return
+  for (const key of PUSH_NEEDS) {
+    if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when RUBEUS_DELIVERY=push' })
+  }
+  // Said alongside other mistakes, not after they are fixed: only what is missing is looked at.
+}, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
 
 export type Config = z.infer<typeof EnvSchema>
 

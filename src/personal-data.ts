@@ -15,9 +15,11 @@ const DIGIT_RUN = /\+?\(?\d[\d\s().\-/]*\d/g
 const MIN_MASKED_DIGITS = 10
 
 /** JSON fields whose value is a person's name, document, phone, address or birth date, whatever it looks like. */
-const NAME_FIELDS = ['name', 'lastName', 'firstName', 'fullName', 'socialName', 'candidateName', 'nome', 'sobrenome', 'nomeCompleto']
+const NAME_FIELDS = ['name', 'lastName', 'firstName', 'fullName', 'socialName', 'candidateName', 'nome', 'sobrenome', 'nomeCompleto',
+  'nomeSocial']
 const OTHER_FIELDS = ['email', 'identificationDocument', 'document', 'documento', 'cpf', 'mobileNumber', 'phoneNumber', 'phone',
-  'telefone', 'celular', 'birthdate', 'dataNascimento', 'addressStreet', 'addressNumber', 'addressZipCode', 'endereco', 'cep']
+  'telefone', 'celular', 'birthdate', 'dataNascimento', 'addressStreet', 'addressNumber', 'addressZipCode', 'endereco', 'cep',
+  'emailPrincipal', 'telefonePrincipal']
 const field = (names: string[]) => new RegExp(`("(?:${names.join('|')})"\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"|-?\\d[\\d.eE+-]*)`, 'gi')
 const NAME_FIELD = field(NAME_FIELDS)
 const OTHER_FIELD = field(OTHER_FIELDS)

@@ -64,6 +64,9 @@ test('with an operator\'s Gupy token, addresses and database in the environment 
     assert.equal(run.code, 2, `${command[0]!}: without its own settings it stops at its usage: ${run.stderr}`)
     assert.match(run.stderr, /GUPY_API_TOKEN|PUBLIC_URL/)
   }
+  const rubeus = await cli(['check-rubeus'], { DATABASE_PATH: env.DATABASE_PATH })
+  assert.equal(rubeus.code, 2, `check-rubeus: without its own settings it stops at its usage: ${rubeus.stderr}`)
+  assert.match(rubeus.stderr, /RUBEUS_API_URL/)
   assert.equal((await cli(['status'], { DATABASE_PATH: env.DATABASE_PATH })).code, 0)
   await sleep(1000) // a watchdog or reconciliation would have asked at start-up by now
   assert.deepEqual((await service.stop('SIGTERM')).code, 0)

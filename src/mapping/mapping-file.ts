@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js'
 import { APPLICATION_EVENTS, APPLICATION_STATUSES } from '../vocabulary/gupy-events.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { foldText } from '../vocabulary/formats.js'
+import { DEFAULT_OPPORTUNITY_MODE, OPPORTUNITY_MODES, defaultCodTipo, defaultTitulo } from '../vocabulary/rubeus-api.js'
 import { TEMPLATE_MAX_BYTES, TEMPLATE_SYNTAX, templatePaths } from './template.js'
 
 /** A dotted path into the Gupy delivery, e.g. `data.job.code` (see README, "The mapping file"). */
@@ -42,8 +43,17 @@ const FeedSchema = z.strictObject({
   /** Default: the feed's name. */
   tipoData: z.string().trim().min(1).optional(),
   descricao: template,
+  /** The feed's event type in Rubeus's CRM API (push delivery; `setup-rubeus` creates it). Default: gupy-<name>. */
+  codTipo: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, "-", "_", "." and ":", at most 100').optional(),
+  /** The event type's title in Rubeus. Default: Gupy: <name>. */
+  titulo: z.string().trim().min(1).max(255, 'Rubeus takes at most 255 characters').optional(),
+  /** Whether an event of this type creates an opportunity in Rubeus: 1 always, 2 through a flow, 3 never (default). */
+  formaCriacaoOportunidade: z.literal(OPPORTUNITY_MODES, 'must be 1 (always creates an opportunity), 2 (only through an automation flow) or 3 (never)').optional(),
   ...eventSources
 })
+
+/** A feed's event type code as compared with Rubeus's list: case does not make two types. */
+const codTipoOf = (f: { name: string, codTipo?: string | undefined }) => (f.codTipo ?? defaultCodTipo(f.name)).toLowerCase()
 
 export const MappingSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -57,6 +67,7 @@ export const MappingSchema = z.strictObject({
   event: z.strictObject(eventSources).default({}),
   feeds: z.array(FeedSchema).min(1)
     .refine((feeds) => new Set(feeds.map((f) => f.name)).size === feeds.length, 'two feeds have the same name')
+    .refine((feeds) => new Set(feeds.map(codTipoOf)).size === feeds.length, 'two feeds have the same codTipo (each feed has its own event type)')
     .default([
       {
         name: 'candidatura',
@@ -87,6 +98,9 @@ export type MappingFile = z.infer<typeof MappingSchema>
 
 export interface Feed extends z.infer<typeof FeedSchema> {
   tipoData: string
+  codTipo: string
+  titulo: string
+  formaCriacaoOportunidade: typeof OPPORTUNITY_MODES[number]
   /** Folded step names, ready for comparison. */
   onlySteps?: ReadonlySet<string>
   skipSteps: ReadonlySet<string>
@@ -144,6 +158,9 @@ export function resolveMapping (file: MappingFile): Mapping {
     ...f,
     camposPersonalizados: { ...file.event.camposPersonalizados, ...f.camposPersonalizados },
     tipoData: f.tipoData ?? f.name,
+    codTipo: f.codTipo ?? defaultCodTipo(f.name),
+    titulo: f.titulo ?? defaultTitulo(f.name),
+    formaCriacaoOportunidade: f.formaCriacaoOportunidade ?? DEFAULT_OPPORTUNITY_MODE,
     onlySteps: f.steps === undefined ? undefined : foldAll(f.steps),
     skipSteps: foldAll(f.excludedSteps ?? (f.statuses === undefined ? file.excludedSteps : [])),
     onlyStatuses: f.statuses === undefined ? undefined : new Set(f.statuses)

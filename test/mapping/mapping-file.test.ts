@@ -62,6 +62,33 @@ describe('loadMapping', () => {
     assert.throws(() => loadMapping(file), /feeds: two feeds have the same name/)
   })
 
+  test('each feed\'s event type in Rubeus\'s CRM API: gupy-<feed>, "Gupy: <feed>", no opportunity, unless the file says otherwise', (t) => {
+    assert.deepEqual(DEFAULT_MAPPING.feeds.map((f) => [f.codTipo, f.titulo, f.formaCriacaoOportunidade]), [
+      ['gupy-candidatura', 'Gupy: candidatura', 3], ['gupy-mudanca-de-etapa', 'Gupy: mudanca-de-etapa', 3],
+      ['gupy-reprovacao', 'Gupy: reprovacao', 3], ['gupy-desistencia', 'Gupy: desistencia', 3]
+    ])
+    const file = join(tempDir(t), 'mapping.json')
+    const feed = (name: string, extra: Record<string, unknown> = {}) => ({ name, events: ['application.created'], descricao: 'x', ...extra })
+    writeFileSync(file, JSON.stringify({ feeds: [feed('a', { codTipo: ' GUPY_CANDIDATURA ', titulo: 'Candidatura (Gupy)', formaCriacaoOportunidade: 1 }), feed('b')] }))
+    assert.deepEqual(loadMapping(file).feeds.map((f) => [f.codTipo, f.titulo, f.formaCriacaoOportunidade]),
+      [['GUPY_CANDIDATURA', 'Candidatura (Gupy)', 1], ['gupy-b', 'Gupy: b', 3]])
+
+    writeFileSync(file, JSON.stringify({
+      feeds: [feed('a', { codTipo: 'com espaço', titulo: 't'.repeat(256), formaCriacaoOportunidade: 4 }), feed('b', { titulo: '' })]
+    }))
+    assert.throws(() => loadMapping(file), (err: Error) => {
+      for (const place of ['feeds.0.codTipo: letters, digits', 'feeds.0.titulo: Rubeus takes at most 255 characters',
+        'feeds.0.formaCriacaoOportunidade: must be 1 (always creates an opportunity), 2 (only through an automation flow) or 3 (never)',
+        'feeds.1.titulo:']) {
+        assert.ok(err.message.includes(place), `${place} in\n${err.message}`)
+      }
+      return true
+    })
+    // A copied feed that keeps another's codTipo (in any case) would share its event type.
+    writeFileSync(file, JSON.stringify({ feeds: [feed('a'), feed('b', { codTipo: 'Gupy-A' })] }))
+    assert.throws(() => loadMapping(file), /feeds: two feeds have the same codTipo/)
+  })
+
   test('a template over 4 KB is refused; a rendered description is cut at 16 KB on a character boundary, never inside an entity', (t) => {
     const file = join(tempDir(t), 'mapping.json')
     writeFileSync(file, JSON.stringify({ feeds: [{ name: 'a', events: ['application.created'], descricao: `<p>${'x'.repeat(4096)}</p>` }] }))
