@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { AnswerTooLargeError, errorName, headerValue, looksLikeHtml, noAnswer, parseAnswer, receiveWhole, retryAfterMs, type Answer } from '../http-exchange.js'
 import { maskPersonalData } from '../personal-data.js'
 import { MAX_PAGES, REQUESTS_PER_MINUTE, TIMEOUT_SECONDS, type CutReason } from '../vocabulary/gupy-api.js'
 
@@ -23,8 +24,6 @@ export const ATTEMPTS = 5
 export const PER_PAGE = 100
 /** First backoff after a 5xx or a time-out; doubled at each further attempt. */
 export const BACKOFF_MS = 1000
-/** The largest answer read; reading stops there (the real pages of 100 applications are well under 1 MB). */
-export const MAX_ANSWER_BYTES = 10_000_000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -164,22 +163,6 @@ export function explain (status: number, body: string): string {
   return `Gupy answered ${status}${said === '' ? '' : `: ${said}`}`
 }
 
-const looksLikeHtml = (text: string) => /^\s*<(!doctype|html|head|body|\?xml|[a-z]+[\s>])/i.test(text)
-
-/** What came back instead of JSON, in a few words (never its content: it may hold personal data). */
-function notJson (text: string, bytes: number, contentType: string | undefined, parseError: unknown): string {
-  const type = contentType === undefined ? '' : `, ${contentType.replace(/[^\w/.+;=-]/g, '').slice(0, 60)}`
-  if (looksLikeHtml(text)) return `an HTML page (${bytes} bytes${type})`
-  if (/^\s*[[{]/.test(text)) {
-    // V8 says where parsing stopped: at the very end of the text, the text was cut short.
-    const said = (parseError as Error)?.message ?? ''
-    const at = /position (\d+)/.exec(said)
-    const truncated = /end of (json )?input/i.test(said) || (at !== null && Number(at[1]) >= text.trimEnd().length)
-    return `${truncated ? 'truncated' : 'broken'} JSON (${bytes} bytes${type})`
-  }
-  return `text that is not JSON (${bytes} bytes${type})`
-}
-
 /**
  * Why a run against Gupy's API failed, fit for logs and the database: the status and, for a refused
  * token, the permissions; never the body Gupy answered with (it may echo personal data).
@@ -190,8 +173,7 @@ export function safeReason (err: unknown): string {
     if (err.status === 0 || (err.status >= 200 && err.status < 300)) return err.message
     return `Gupy answered ${err.status}`
   }
-  const code = (err as { code?: unknown })?.code
-  return `${err instanceof Error ? err.name : 'error'}${typeof code === 'string' ? ` (${code})` : ''}`
+  return errorName(err)
 }
 
 /**
@@ -200,13 +182,9 @@ export function safeReason (err: unknown): string {
  * when the number is too small to be a date); at most MAX_WAIT_MS.
  */
 export function rateLimitPause (headers: Record<string, string | string[] | undefined>, now: number): number {
-  const first = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h)?.trim()
-  const retryAfter = first(headers['retry-after'])
-  if (retryAfter !== undefined && retryAfter !== '') {
-    const ms = /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - now
-    if (Number.isFinite(ms)) return Math.min(MAX_WAIT_MS, Math.max(0, ms))
-  }
-  const reset = first(headers['x-ratelimit-reset'])
+  const retryAfter = retryAfterMs(headers, now)
+  if (retryAfter !== undefined) return Math.min(MAX_WAIT_MS, retryAfter)
+  const reset = headerValue(headers['x-ratelimit-reset'])?.trim()
   let ms = MIN_PAUSE_MS
   if (reset !== undefined && /^\d+$/.test(reset)) ms = Math.max(ms, Number(reset) < 1e9 ? Number(reset) * 1000 : Number(reset) * 1000 - now)
   return Math.min(MAX_WAIT_MS, ms)
@@ -221,27 +199,10 @@ function withQuery (path: string, query: Query): string {
   return `${path}${path.includes('?') ? '&' : '?'}${search}`
 }
 
-/** Failures worth another attempt: the connection or Gupy timed out or dropped it (not a refusal). */
-const TRANSIENT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET',
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])
-/** undici's own time-outs: the same thing as the deadline, said the same way. */
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
-
-function transientCode (err: unknown): string | undefined {
-  const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' && TRANSIENT_CODES.has(code) ? code : undefined
-}
-
 /** A creation is not retried after a 5xx or a time-out: Gupy may have made it. */
 const retriable = (method: Method) => method !== 'POST' && method !== 'PATCH'
 
 const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
-
-/** The whole-answer deadline passed. */
-class Late extends Error {}
-
-/** An answer read whole, within its deadline and the size limit. */
-interface Answer { status: number, headers: Record<string, string | string[] | undefined>, text: string, bytes: number }
 
 export function createGupyApi (options: GupyApiOptions): GupyApi {
   const base = options.baseUrl.replace(/\/+$/, '')
@@ -278,46 +239,20 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
     }
   }
 
-  /**
-   * One request and its whole answer within `timeoutMs` (undici's own time-outs only limit the
-   * silence between two chunks, so an answer that trickles in would never end), counting the bytes
-   * as they come and stopping past MAX_ANSWER_BYTES. Throws Late when the deadline passed.
-   */
+  /** One request and its whole answer, within the deadline and the size limit (src/http-exchange.ts). */
   async function receive (method: Method, path: string, body: unknown): Promise<Answer> {
-    const aborter = new AbortController()
-    let late = false
-    const deadline = setTimeout(() => { late = true; aborter.abort() }, timeoutMs)
-    const stop = () => aborter.abort(signal?.reason)
-    signal?.addEventListener('abort', stop, { once: true })
     try {
-      const res = await request(base + path, {
+      return await receiveWhole(base + path, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        // A backstop only: the deadline comes first.
-        headersTimeout: timeoutMs + 1000,
-        bodyTimeout: timeoutMs + 1000,
-        signal: aborter.signal,
-        ...(dispatcher === undefined ? {} : { dispatcher })
+        timeoutMs,
+        dispatcher,
+        signal
       })
-      const tooLarge = () => {
-        res.body.destroy()
-        return new GupyApiError(`Gupy's answer to ${method} ${path} is larger than ${MAX_ANSWER_BYTES / 1_000_000} MB; it was not read further`, res.statusCode)
-      }
-      if (Number(res.headers['content-length']) > MAX_ANSWER_BYTES) throw tooLarge()
-      const chunks: Buffer[] = []
-      let bytes = 0
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        bytes += chunk.length
-        if (bytes > MAX_ANSWER_BYTES) throw tooLarge()
-        chunks.push(chunk)
-      }
-      return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), bytes }
     } catch (err) {
-      throw late && signal?.aborted !== true ? new Late() : err
-    } finally {
-      clearTimeout(deadline)
-      signal?.removeEventListener('abort', stop)
+      if (!(err instanceof AnswerTooLargeError)) throw err
+      throw new GupyApiError(`Gupy's answer to ${method} ${path} is larger than ${err.maxBytes / 1_000_000} MB; it was not read further`, err.status)
     }
   }
 
@@ -331,10 +266,10 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
         res = await receive(method, path, body)
       } catch (err) {
         if (err instanceof GupyApiError || signal?.aborted === true) throw err
-        const code = transientCode(err)
-        const late = err instanceof Late || (code !== undefined && TIMEOUT_CODES.has(code))
-        if (!late && code === undefined) throw err
-        const what = late ? `no whole answer within ${timeoutMs / 1000} s (GUPY_API_TIMEOUT_SECONDS)` : code!
+        const why = noAnswer(err)
+        if (why === undefined) throw err
+        const { late } = why
+        const what = late ? `no whole answer within ${timeoutMs / 1000} s (GUPY_API_TIMEOUT_SECONDS)` : why.code
         if (attempt >= ATTEMPTS || !retriable(method)) {
           throw new GupyApiError(late
             ? `Gupy gave ${what} to ${method} ${path}, ${attempt} attempt(s)`
@@ -362,12 +297,9 @@ export function createGupyApi (options: GupyApiOptions): GupyApi {
       }
       if (res.status >= 300) throw new GupyApiError(explain(res.status, redact(res.text)), res.status)
       if (res.text.trim() === '') return { status: res.status, value: undefined }
-      try {
-        return { status: res.status, value: JSON.parse(res.text) }
-      } catch (err) {
-        const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined
-        throw new GupyApiError(`Gupy answered ${method} ${path} with ${notJson(res.text, res.bytes, contentType, err)}, not the JSON expected`, res.status)
-      }
+      const parsed = parseAnswer(res)
+      if (!parsed.json) throw new GupyApiError(`Gupy answered ${method} ${path} with ${parsed.description}, not the JSON expected`, res.status)
+      return { status: res.status, value: parsed.value }
     }
   }
 
