@@ -43,7 +43,7 @@ test('with an operator\'s Gupy token, addresses and database in the environment 
   writeFileSync(join(operatorDir, '.env'), Object.entries(operator).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
 
   // The developer's shell: the operator's variables exported, `npm test` run from the folder with the .env.
-  const saved = { cwd: process.cwd(), env: { ...process.env } }
+  const saved = { cwd: process.cwd(), env: Object.fromEntries(Object.keys(operator).map((key) => [key, process.env[key]])) }
   t.after(() => {
     process.chdir(saved.cwd)
     for (const key of Object.keys(operator)) {
