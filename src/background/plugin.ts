@@ -4,7 +4,6 @@
  * decorates is the one a feed poll also uses to catch up before it cuts.
  */
 import fp from 'fastify-plugin'
-import type { Dispatcher } from 'undici'
 import { createGupyApi, safeReason, type GupyApi } from '../gupy/api.js'
 import { reconcile } from '../gupy/reconcile.js'
 import type { Wanted } from '../gupy/subscriptions.js'
@@ -32,8 +31,6 @@ export interface GupyWorkOptions {
   requestsPerMinute: number
   /** The whole-answer deadline of each request (GUPY_API_TIMEOUT_SECONDS). */
   timeoutMs: number
-  /** undici's global dispatcher unless given (tests: a stand-in's). */
-  dispatcher?: Dispatcher | undefined
   /** 0: off. */
   reconcileMinutes: number
   watchMinutes: number
@@ -127,7 +124,6 @@ export default fp<BackgroundOptions>(async (app, opts) => {
     const api = createGupyApi({
       baseUrl: g.baseUrl,
       token: g.token,
-      dispatcher: g.dispatcher,
       requestsPerMinute: g.requestsPerMinute,
       timeoutMs: g.timeoutMs,
       signal: aborter.signal,
