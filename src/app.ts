@@ -17,6 +17,7 @@ import metrics from './ops/metrics.js'
 import serviceStatus from './ops/service-status.js'
 import feeds from './rubeus/feeds.js'
 import { createOutbound } from './rubeus/outbound.js'
+import pusher, { type PusherOptions } from './rubeus/pusher.js'
 import store from './store/plugin.js'
 import { isDamage, isStorageError, sqliteCode } from './store/sqlite.js'
 
@@ -28,6 +29,8 @@ export interface AppOptions {
   mapping?: Mapping
   /** Tests: the alerts' clock and wait between attempts. */
   alerts?: Pick<AlertOptions, 'now' | 'retryDelayMs'>
+  /** Tests: the pusher's backoff between attempts. */
+  push?: Pick<PusherOptions, 'backoff'>
 }
 
 /** Gupy retries on its own schedule; this only tells well-behaved clients when to come back. */
@@ -60,7 +63,7 @@ function gupyWork (config: Config) {
   }
 }
 
-export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), alerts: alertHooks }: AppOptions) {
+export async function buildApp ({ config, logger, mapping = loadMapping(config.MAPPING_FILE), alerts: alertHooks, push: pushHooks }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger ?? createLogger(config.LOG_LEVEL),
     logController: new LogController({ disableRequestLogging: true }), // one line per request, below
@@ -87,13 +90,15 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     retentionDays: config.RETENTION_DAYS,
     gupy: gupyWork(config)
   })
+  const push = config.RUBEUS_DELIVERY === 'push'
   app.decorate('outbound', createOutbound({
     feeds: app.store.feeds,
     writes: app.store.writes,
     mapper: app.mapper,
     metrics: app.metrics,
     batchSize: config.FEED_BATCH_SIZE,
-    settleMs: config.FEED_SETTLE_SECONDS * 1000
+    // A pushed record goes as soon as it is mapped: the contact holds the newest value of each field, an event its own `momento`.
+    settleMs: push ? 0 : config.FEED_SETTLE_SECONDS * 1000
   }))
   await app.register(serviceStatus, {
     eventFeeds: mapping.feeds.map((f) => f.name),
@@ -160,17 +165,32 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
     allowedIps: config.GUPY_ALLOWED_IPS,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES
   })
-  await app.register(feeds, {
-    auth: {
-      mode: config.RUBEUS_FEED_AUTH,
-      tokens: config.RUBEUS_FEED_TOKENS,
-      basicUser: config.RUBEUS_FEED_BASIC_USER,
-      basicPassword: config.RUBEUS_FEED_BASIC_PASSWORD
-    },
-    eventFeeds: mapping.feeds.map((f) => f.name),
-    batchSize: config.FEED_BATCH_SIZE,
-    settleSeconds: config.FEED_SETTLE_SECONDS
-  })
+  if (push) {
+    // No feed URL answers in push mode (404): no record goes out by two roads.
+    await app.register(pusher, {
+      baseUrl: config.RUBEUS_API_URL!,
+      origem: config.RUBEUS_ORIGEM!,
+      token: config.RUBEUS_API_TOKEN!,
+      requestsPerMinute: config.RUBEUS_API_REQUESTS_PER_MINUTE,
+      timeoutMs: config.RUBEUS_API_TIMEOUT_SECONDS * 1000,
+      feeds: mapping.feeds,
+      timeZone: config.TIMEZONE,
+      batchSize: config.FEED_BATCH_SIZE,
+      ...pushHooks
+    })
+  } else {
+    await app.register(feeds, {
+      auth: {
+        mode: config.RUBEUS_FEED_AUTH,
+        tokens: config.RUBEUS_FEED_TOKENS,
+        basicUser: config.RUBEUS_FEED_BASIC_USER,
+        basicPassword: config.RUBEUS_FEED_BASIC_PASSWORD
+      },
+      eventFeeds: mapping.feeds.map((f) => f.name),
+      batchSize: config.FEED_BATCH_SIZE,
+      settleSeconds: config.FEED_SETTLE_SECONDS
+    })
+  }
   if (config.CONSOLE_PASSWORD === undefined) throw new Error('no console password configured')
   await app.register(consolePlugin, {
     user: config.CONSOLE_USER,

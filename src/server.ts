@@ -18,11 +18,6 @@ let config: Config, mapping: Mapping
 try {
   config = loadConfig(process.env)
   mapping = loadMapping(config.MAPPING_FILE)
-  // Serving the feeds instead would let an operator believe Rubeus is being pushed to.
-  if (config.RUBEUS_DELIVERY === 'push') {
-    throw new ConfigError('RUBEUS_DELIVERY=push: pushing to Rubeus\'s CRM API is not available in this version yet; ' +
-      'leave RUBEUS_DELIVERY unset (pull: Rubeus polls the feeds). check-rubeus and setup-rubeus already work.')
-  }
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write(`${err.message}\n`)

@@ -57,9 +57,24 @@ export interface EventType { id: string, titulo: string, codigo: string | null, 
 export interface StandInOptions {
   /** The event types the tenant already has; the documented one (`CADASTRO`) by default. */
   eventTypes?: EventType[]
+  /**
+   * How a look-up (`Contato/dadosPessoa`) of an unknown code is answered, as Rubeus does not document
+   * it: `success: false` (the default), or `success: true` with empty `dados`.
+   */
+  unknownContact?: 'refused' | 'empty'
+  /** Every answer waits this long (a real CRM's latency). */
+  latencyMs?: number
 }
 
+/** The stand-in, stopped by the test's end. */
 export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) {
+  const standIn = await startRubeusStandIn(opts)
+  t.after(() => standIn.close())
+  return standIn
+}
+
+/** The stand-in on a free port of 127.0.0.1 (a benchmark runs it too); `close()` stops it. */
+export async function startRubeusStandIn (opts: StandInOptions = {}) {
   const calls: RubeusCall[] = []
   const rules: Rule[] = []
   const eventTypes: EventType[] = opts.eventTypes ?? (DOCUMENTED['Evento/listarTipoEvento']!.response.dados as EventType[]).map((e) => ({ ...e }))
@@ -81,7 +96,7 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
     if (method === 'Contato/dadosPessoa') {
       const found = [...contacts.values()].find((c) => (body.id !== undefined && String(c.id) === String(body.id)) ||
         (body.id === undefined && body.codigo !== undefined && c.codigo === body.codigo))
-      if (found === undefined) return [200, { success: false, mensagem: 'Contato não encontrado' }]
+      if (found === undefined) return [200, opts.unknownContact === 'empty' ? { success: true, dados: [] } : { success: false, mensagem: 'Contato não encontrado' }]
       const documented = DOCUMENTED['Contato/dadosPessoa']!.response.dados as Json
       return [200, { success: true, dados: { ...documented, id: String(found.id), codigo: found.codigo ?? null, nome: found.nome ?? null } }]
     }
@@ -154,6 +169,7 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let text = ''
     for await (const chunk of req) text += chunk
+    if (opts.latencyMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.latencyMs))
     const url = new URL(req.url ?? '/', 'http://stand-in')
     const method = url.pathname.replace(/^\/api\//, '')
     let body: Json = {}
@@ -200,7 +216,6 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
-  t.after(() => { server.closeAllConnections(); server.close() })
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -221,6 +236,10 @@ export async function rubeusStandIn (t: TestContext, opts: StandInOptions = {}) 
     failAll (status = 503) { failing = status },
     recover () { failing = undefined },
     /** Nobody listens for `ms` (connections are refused), then it listens on the same port again. */
+    close () {
+      server.closeAllConnections()
+      server.close()
+    },
     async down (ms: number): Promise<void> {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

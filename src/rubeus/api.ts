@@ -66,6 +66,8 @@ export interface CallOptions {
   /** Attempts of this call at most (1: no retry, for a creation whose lost answer must be looked up first). */
   attempts?: number
   signal?: AbortSignal
+  /** Told before each wait for another attempt of this call, instead of the client's `onRetry`. */
+  onRetry?: (waitMs: number, why: string) => void
 }
 
 export interface RubeusApi {
@@ -73,6 +75,8 @@ export interface RubeusApi {
   call: (method: string, fields?: Record<string, unknown>, options?: CallOptions) => Promise<Outcome>
   /** HTTP requests made so far (retries included). */
   requests: () => number
+  /** Waits as the client does before another attempt (`attempt` counts from 1), for a caller that retries itself. */
+  backoff: (attempt: number, signal?: AbortSignal) => Promise<unknown>
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -174,10 +178,14 @@ export function createRubeusApi (options: RubeusApiOptions): RubeusApi {
       }
       if (attempt >= attempts) throw new RubeusUnavailableError(`${why} on ${method}, ${attempt} attempt(s)`)
       const waitMs = Math.min(backoff.maxMs, Math.max(backoffMs(attempt, backoff), afterMs ?? 0))
-      onRetry?.(waitMs, `${why} on ${method}, attempt ${attempt}`)
+      ;(callOptions.onRetry ?? onRetry)?.(waitMs, `${why} on ${method}, attempt ${attempt}`)
       await sleep(waitMs, signal)
     }
   }
 
-  return { call, requests: () => made }
+  return {
+    call,
+    requests: () => made,
+    backoff: (attempt, signal) => sleep(backoffMs(attempt, backoff), signal ?? options.signal)
+  }
 }

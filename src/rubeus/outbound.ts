@@ -28,9 +28,10 @@ export interface Turn {
   remaining: number
   /**
    * What became of the batch: delivered (handed whole to Rubeus's side), or not (the records come
-   * again). Returns whether that was written down.
+   * again). `within` writes what the driver keeps of a delivered batch in the same transaction (the
+   * pusher's queue). Returns whether that was written down.
    */
-  settle: (outcome: Outcome) => boolean
+  settle: (outcome: Outcome, within?: () => void) => boolean
   /** Ends the turn (always, in a `finally`): a batch not settled by then was not delivered. */
   end: () => void
 }
@@ -63,21 +64,21 @@ function feedTurns () {
 
 export function createOutbound ({ feeds, writes, mapper, metrics, batchSize, settleMs }: OutboundOptions) {
   const turns = feedTurns()
-  /** Per feed, a delivered batch whose outcome could not be written yet. */
-  const unrecorded = new Map<string, Batch>()
+  /** Per feed, a delivered batch whose outcome could not be written yet (with what goes in its transaction). */
+  const unrecorded = new Map<string, { batch: Batch, within?: (() => void) | undefined }>()
 
   /** Writes the batch's outcome; false (and logged) when the database refused it. */
-  function record (batch: Batch, outcome: Outcome, log: OutboundLog): boolean {
+  function record (batch: Batch, outcome: Outcome, log: OutboundLog, within?: () => void): boolean {
     const delivered = outcome === 'delivered'
     const logged = delivered ? 'served' : 'aborted'
     try {
-      if (delivered) feeds.served(batch, Date.now())
+      if (delivered) feeds.served(batch, Date.now(), within)
       else feeds.aborted(batch, Date.now()) // if this fails, the batch stays `cut`: aborted at the next start
       writes.report()
       unrecorded.delete(batch.feed)
     } catch (err) {
       writes.report(err)
-      if (delivered) unrecorded.set(batch.feed, batch)
+      if (delivered) unrecorded.set(batch.feed, { batch, within })
       log.error({ code: sqliteCode(err), feed: batch.feed, batchId: batch.id, outcome: logged },
         delivered ? 'could not record that the batch was served; the feed serves nothing until it is recorded' : 'could not record the batch outcome')
       return false
@@ -93,10 +94,11 @@ export function createOutbound ({ feeds, writes, mapper, metrics, batchSize, set
      * Waits for the feed's turn, then cuts its next batch: first the backlog is mapped (in turns of
      * the event loop, so other requests keep flowing), then what is ready is released in date order.
      * `caller` is who takes it (shown on the console); `gone` is asked once the turn comes: when it
-     * says the taker left meanwhile, no turn is taken (undefined). Throws when an earlier delivered
+     * says the taker left meanwhile, no turn is taken (undefined); `polled: false` records no poll
+     * (the pusher is no poller). Throws when an earlier delivered
      * batch's outcome still cannot be written (nothing may go out twice).
      */
-    async take (feed: string, opts: { caller: string | null, log: OutboundLog, gone?: () => boolean }): Promise<Turn | undefined> {
+    async take (feed: string, opts: { caller: string | null, log: OutboundLog, gone?: () => boolean, polled?: boolean }): Promise<Turn | undefined> {
       await mapper.catchUpInTurns()
       const end = await turns(feed)
       try {
@@ -105,22 +107,22 @@ export function createOutbound ({ feeds, writes, mapper, metrics, batchSize, set
           return undefined
         }
         const pending = unrecorded.get(feed)
-        if (pending !== undefined && !record(pending, 'delivered', opts.log)) {
-          throw new DatabaseUnavailableError(`the outcome of batch ${pending.id} cannot be written`)
+        if (pending !== undefined && !record(pending.batch, 'delivered', opts.log, pending.within)) {
+          throw new DatabaseUnavailableError(`the outcome of batch ${pending.batch.id} cannot be written`)
         }
         mapper.catchUp() // what arrived while this turn waited
         const now = Date.now()
-        feeds.polled(feed, opts.caller, now) // also when nothing is waiting: the console shows who takes
+        if (opts.polled !== false) feeds.polled(feed, opts.caller, now) // also when nothing is waiting: the console shows who polls
         feeds.release(feed, now, settleMs, batchSize)
         const batch = feeds.cut(feed, batchSize, opts.caller, now)
         let settled = batch === undefined
         return {
           batch,
           remaining: feeds.remaining(feed, batch),
-          settle (outcome) {
+          settle (outcome, within) {
             if (settled) return true
             settled = true
-            return record(batch!, outcome, opts.log)
+            return record(batch!, outcome, opts.log, within)
           },
           end () {
             if (!settled) {

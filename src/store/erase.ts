@@ -30,7 +30,9 @@ export function createEraser (db: Database) {
   const deleteLinks = [
     'DELETE FROM outbox WHERE codigo = ?',
     'DELETE FROM applications WHERE codigo = ?',
-    'DELETE FROM delivered_contacts WHERE codigo = ?'
+    'DELETE FROM delivered_contacts WHERE codigo = ?',
+    'DELETE FROM push_items WHERE codigo = ?',
+    'DELETE FROM rubeus_contacts WHERE codigo = ?'
   ].map((sql) => db.prepare<[string]>(sql))
   const linkedBodies = db.prepare<[string], number>('SELECT count(*) FROM deliveries WHERE codigo = ? AND payload IS NOT NULL').pluck()
   const unlinkDeliveries = db.prepare<[string]>('UPDATE deliveries SET payload = NULL, error = NULL, codigo = NULL WHERE codigo = ?')

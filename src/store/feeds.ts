@@ -126,7 +126,8 @@ export function createFeeds (db: Database) {
     return released
   })
 
-  const markServed = db.transaction((batch: Batch, now: number) => {
+  const markServed = db.transaction((batch: Batch, now: number, within?: () => void) => {
+    within?.()
     endBatch.run('served', now, batch.id)
     moveCursor.run({ feed: batch.feed, seq: batch.lastSeq, ord: batch.lastOrd, now, from: batch.cursorAtCut })
     if (batch.feed === CONTACTS_FEED) markDelivered.run(batch.firstSeq, batch.lastSeq)
@@ -173,8 +174,8 @@ export function createFeeds (db: Database) {
       return { id, feed, firstSeq, lastSeq, lastOrd: rows[rows.length - 1]!.ord, cursorAtCut, count: rows.length, body: toBody(rows) }
     },
 
-    /** The batch was handed to the connection: advance the cursor past it. */
-    served: (batch: Batch, now: number): void => { markServed.immediate(batch, now) },
+    /** The batch was handed over (to the connection, or to the pusher by `within`, in the same transaction): the cursor moves past it. */
+    served: (batch: Batch, now: number, within?: () => void): void => { markServed.immediate(batch, now, within) },
 
     /** The batch did not reach the connection: the cursor stays, the records come again. */
     aborted (batch: Batch, now: number): void {

@@ -28,14 +28,17 @@ export function createRetention (db: Database) {
   const dropServed = db.prepare<{ cutoff: number, limit: number }>(`
     DELETE FROM feed_items WHERE seq IN (
       SELECT seq FROM feed_items WHERE released_at < @cutoff
-      AND seq <= coalesce((SELECT last_seq FROM feed_cursors c WHERE c.feed = feed_items.feed), 0) LIMIT @limit)`)
+      AND seq <= coalesce((SELECT last_seq FROM feed_cursors c WHERE c.feed = feed_items.feed), 0)
+      AND NOT EXISTS (SELECT 1 FROM push_items p WHERE p.seq = feed_items.seq) LIMIT @limit)`)
   const dropBatches = db.prepare<{ cutoff: number, limit: number }>(`
     DELETE FROM feed_batches WHERE id IN (SELECT id FROM feed_batches WHERE cut_at < @cutoff AND outcome != 'cut' LIMIT @limit)`)
   const staleContacts = db.prepare<{ cutoff: number, limit: number }, string>(`
     SELECT codigo FROM contacts c WHERE updated_at < @cutoff
     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.codigo = c.codigo)
     AND NOT EXISTS (SELECT 1 FROM feed_items f WHERE f.codigo = c.codigo) LIMIT @limit`).pluck()
-  const dropContact = ['DELETE FROM applications WHERE codigo = ?', 'DELETE FROM delivered_contacts WHERE codigo = ?', 'DELETE FROM contacts WHERE codigo = ?']
+  // A contact's Rubeus id goes with it (its key may be a CPF or an e-mail); a later push looks it up again.
+  const dropContact = ['DELETE FROM applications WHERE codigo = ?', 'DELETE FROM delivered_contacts WHERE codigo = ?',
+    'DELETE FROM rubeus_contacts WHERE codigo = ?', 'DELETE FROM contacts WHERE codigo = ?']
     .map((sql) => db.prepare<[string]>(sql))
   const dropContacts = db.transaction((codigos: string[]) => {
     for (const codigo of codigos) for (const statement of dropContact) statement.run(codigo)

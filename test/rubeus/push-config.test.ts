@@ -87,13 +87,4 @@ describe('Rubeus\'s CRM API configuration', () => {
     assert.equal(service.stdout(), '')
     assert.ok(!existsSync(join(dir, 'data')), 'no database or secrets file')
   })
-
-  test('with every push variable set, the service refuses to start until push delivery exists, rather than serve the feeds', async (t) => {
-    const dir = tempDir(t)
-    const service = spawnBridge(t, 'server', [], { env: { HOST: '127.0.0.1', PORT: '0', DATABASE_PATH: join(dir, 'data', 'bridge.sqlite'), ...PUSH } })
-    assert.equal((await service.exited).code, 1)
-    assert.match(service.stderr(), /^RUBEUS_DELIVERY=push: pushing to Rubeus's CRM API is not available in this version yet/)
-    assert.ok(!service.stderr().includes(TOKEN))
-    assert.ok(!existsSync(join(dir, 'data')), 'no database or secrets file')
-  })
 })

@@ -1,0 +1,161 @@
+/**
+ * Push delivery (SPEC §4b) through the real service in this process (`inject()` for Gupy's webhooks)
+ * against the stand-in of Rubeus's CRM API over a real socket: every record acknowledged once, in
+ * order, whatever Rubeus answers.
+ */
+import { describe, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Writable } from 'node:stream'
+import { buildApp, type App } from '../../src/app.js'
+import { createLogger } from '../../src/logger.js'
+import { applicationEvent, cli, logSink, person, postDelivery, testConfig, type Person } from '../helper.js'
+import { DOCUMENTED, RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type RubeusStandIn, type StandInOptions } from '../rubeus-stand-in.js'
+
+type Json = Record<string, unknown>
+
+/** The service in push mode on a fresh database, pushing to a stand-in; a short backoff between attempts. */
+async function pushing (t: TestContext, opts: { standIn?: StandInOptions, env?: Record<string, string>, log?: Writable, dir?: string } = {}) {
+  const rubeus = await rubeusStandIn(t, opts.standIn)
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bridge-push-'))
+  const env = {
+    RUBEUS_DELIVERY: 'push',
+    RUBEUS_API_URL: rubeus.url,
+    RUBEUS_API_TOKEN: RUBEUS_TOKEN,
+    RUBEUS_ORIGEM,
+    RUBEUS_API_REQUESTS_PER_MINUTE: '6000',
+    RUBEUS_BASE_LEGAL: '3',
+    ...opts.env
+  }
+  const config = testConfig(dir, env)
+  const app = await buildApp({ config, logger: opts.log === undefined ? undefined : createLogger('info', opts.log), push: { backoff: { baseMs: 20, maxMs: 200 } } })
+  let closed = false
+  const close = async () => {
+    if (!closed) await app.close()
+    closed = true
+  }
+  t.after(async () => {
+    await close()
+    if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true })
+  })
+  await app.ready()
+  return { app, rubeus, dir, env, close }
+}
+
+/** Waits (on real time, bounded) until the check holds; fails with what it last saw. */
+async function until (what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Nothing pending or in flight in the queue. */
+const settled = (app: App) => app.store.push.counts().pending === 0 && app.pusher.active() === 0
+
+let ids = 0
+const nextId = () => `00000000-0000-4000-9000-${String(++ids).padStart(12, '0')}`
+
+/** A person's application: created, then moved to a second step; returns the delivery ids. */
+async function apply (app: App, p: Person, at = Date.UTC(2026, 10, 2, 12)): Promise<string[]> {
+  const created = applicationEvent(p, { id: nextId(), event: 'application.created', date: new Date(at), step: 'Cadastro' })
+  const moved = applicationEvent(p, { id: nextId(), date: new Date(at + 60_000), step: 'Entrevista', previous: 'Cadastro' })
+  for (const body of [created, moved]) assert.equal((await postDelivery(app, body)).statusCode, 200)
+  return [created.id as string, moved.id as string]
+}
+
+const contactsNamed = (rubeus: RubeusStandIn, codigo: string) => [...rubeus.contacts.values()].filter((c) => c.codigo === codigo)
+
+describe('push delivery', () => {
+  for (const unknownContact of ['refused', 'empty'] as const) {
+    test(`contacts looked up, created once, then their events in order (unknown code answered ${unknownContact})`, async (t) => {
+      const { app, rubeus } = await pushing(t, { standIn: { unknownContact, eventTypes: [] } })
+      // The feeds' event types exist in the tenant (setup-rubeus made them).
+      for (const feed of ['candidatura', 'mudanca-de-etapa']) rubeus.eventTypes.push({ id: feed, titulo: `Gupy: ${feed}`, codigo: `gupy-${feed}`, origem: RUBEUS_ORIGEM, origemNome: 'Gupy' })
+      const a = person(1)
+      const b = person(2)
+      const [createdA, movedA] = await apply(app, a)
+      await apply(app, b)
+      await until('both people pushed', () => settled(app) && rubeus.events.size === 4)
+
+      assert.equal(contactsNamed(rubeus, a.cpf).length, 1)
+      assert.equal(contactsNamed(rubeus, b.cpf).length, 1)
+      const callsOfA = rubeus.calls.filter((c) => c.body.codigo === a.cpf || (c.body.pessoa as Json | undefined)?.id === contactsNamed(rubeus, a.cpf)[0]!.id)
+      assert.deepEqual(callsOfA.map((c) => c.method), ['Contato/dadosPessoa', 'Contato/cadastro', 'Evento/cadastro', 'Evento/cadastro'])
+      const [lookUp, create, first, second] = callsOfA
+      assert.deepEqual(lookUp!.body, { codigo: a.cpf, origem: Number(RUBEUS_ORIGEM), token: RUBEUS_TOKEN })
+      assert.equal(create!.body.id, undefined, 'a creation carries no id')
+      assert.equal(first!.body.codigo, `gupy:${createdA}:candidatura`)
+      assert.equal(second!.body.codigo, `gupy:${movedA}:mudanca-de-etapa`)
+      assert.deepEqual(first!.body.pessoa, { id: contactsNamed(rubeus, a.cpf)[0]!.id })
+      assert.equal(first!.body.codTipo, 'gupy-candidatura')
+      assert.equal(first!.body.momento, '2026-11-02 09:00:00') // TIMEZONE America/Sao_Paulo
+      assert.equal(second!.body.momento, '2026-11-02 09:01:00')
+      assert.equal(app.store.push.counts().lastSuccessAt !== undefined, true)
+    })
+  }
+
+  test('field names and values against the documented Contato/cadastro and Evento/cadastro examples', async (t) => {
+    const { app, rubeus } = await pushing(t)
+    rubeus.eventTypes.push({ id: '9', titulo: 'Gupy: candidatura', codigo: 'gupy-candidatura', origem: RUBEUS_ORIGEM, origemNome: 'Gupy' })
+    const p = person(3)
+    const body = applicationEvent(p, {
+      id: nextId(),
+      event: 'application.created',
+      date: new Date(Date.UTC(2026, 10, 2, 12)),
+      step: 'Cadastro',
+      candidate: { gender: 'Female', phoneNumber: '+55 21 3333-4444', addressCity: 'Muriaé', addressStateShortName: 'MG' }
+    })
+    assert.equal((await postDelivery(app, body)).statusCode, 200)
+    await until('the contact and its event pushed', () => settled(app) && rubeus.events.size === 1)
+
+    const documented = DOCUMENTED['Contato/cadastro']!.request
+    const sent = rubeus.callsTo('Contato/cadastro')[0]!.body
+    for (const [key, value] of Object.entries(sent)) {
+      assert.ok(key in documented, `Contato/cadastro has no field ${key}`)
+      if (key === 'origem') assert.equal(value, Number(RUBEUS_ORIGEM)) // an integer, as Rubeus's prose says (the example quotes it)
+      else assert.equal(typeof value, typeof documented[key], `${key}: ${JSON.stringify(value)}`)
+    }
+    assert.equal(sent.sexo, 2)
+    assert.deepEqual(sent.estadoCidade, { cidade: 'Muriaé', estado: 'MG' })
+    assert.deepEqual(sent.telefone, ['+55 (21) 3333-4444'].map(() => (sent.telefone as string[])[0]))
+    assert.equal((sent.telefone as string[]).length, 1)
+    assert.equal(sent.baseLegal, '3')
+    for (const gone of ['telefones', 'genero', 'cidade', 'uf', 'emails']) assert.ok(!(gone in sent), `${gone} is a pull-feed name`)
+
+    const event = rubeus.callsTo('Evento/cadastro')[0]!.body
+    const documentedEvent = DOCUMENTED['Evento/cadastro']!.request
+    for (const [key, value] of Object.entries(event)) {
+      assert.ok(key in documentedEvent, `Evento/cadastro has no field ${key}`)
+      if (key !== 'origem') assert.equal(typeof value, typeof documentedEvent[key], key)
+    }
+    assert.ok(!('codContato' in event))
+  })
+
+  test('no feed URL answers in push mode', async (t) => {
+    const { app } = await pushing(t)
+    for (const url of ['/rubeus/contatos', '/rubeus/eventos/candidatura']) {
+      const res = await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer x' } })
+      assert.equal(res.statusCode, 404, url)
+    }
+  })
+
+  test('500s then success, and 429: each record arrives once', async (t) => {
+    const { app, rubeus } = await pushing(t)
+    rubeus.eventTypes.push({ id: '9', titulo: 'c', codigo: 'gupy-candidatura', origem: RUBEUS_ORIGEM, origemNome: 'Gupy' },
+      { id: '10', titulo: 'e', codigo: 'gupy-mudanca-de-etapa', origem: RUBEUS_ORIGEM, origemNome: 'Gupy' })
+    rubeus.fail({ status: 500 }, { method: 'Contato/dadosPessoa', times: 2 })
+    rubeus.fail({ status: 429, headers: { 'retry-after': '0' } }, { method: 'Evento/cadastro', times: 2 })
+    rubeus.fail({ status: 503 }, { method: 'Contato/cadastro', times: 1 })
+    const p = person(4)
+    await apply(app, p)
+    await until('pushed', () => settled(app) && rubeus.events.size === 2)
+    assert.equal(contactsNamed(rubeus, p.cpf).length, 1)
+    assert.equal(app.store.push.counts().retrying, 0)
+  })
+})
+
+export { cli, logSink }
