@@ -11,7 +11,7 @@ import { erase, purge } from './commands/lgpd.js'
 import { reconcile } from './commands/reconcile.js'
 import { reprocess, rewind } from './commands/recovery.js'
 import { restore } from './commands/restore.js'
-import { checkRubeus, setupRubeus } from './commands/rubeus.js'
+import { checkRubeus, retryParked, setupRubeus } from './commands/rubeus.js'
 import { simulate } from './commands/simulate.js'
 import { status } from './commands/status.js'
 import { checkWebhooks, registerWebhooks } from './commands/webhooks.js'
@@ -24,6 +24,7 @@ const commands: Record<string, Command> = {
   'check-webhooks': checkWebhooks,
   'check-rubeus': checkRubeus,
   'setup-rubeus': setupRubeus,
+  'retry-parked': retryParked,
   reconcile,
   import: importCommand,
   rewind,

@@ -2,12 +2,15 @@
  * `check-rubeus` and `setup-rubeus`: the Rubeus tenant through its CRM API. The check only reads
  * (the address, origem and token, each feed's event type, the legal bases); the setup creates the
  * missing event types, never twice. Neither needs the database, and both work in pull mode too.
+ * `retry-parked`: the records Rubeus refused in push mode, queued again once the cause is fixed.
  */
 import type { Config } from '../config.js'
 import { loadMapping } from '../mapping/mapping-file.js'
 import { RubeusUnavailableError, createRubeusApi, type RubeusApi } from '../rubeus/api.js'
 import { createEventType, eventTypesOf, listEventTypes, listLegalBases } from '../rubeus/tenant.js'
-import { UsageError, options, type Command, type Context } from './command.js'
+import { createPush } from '../store/push.js'
+import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
+import { UsageError, options, withDatabase, type Command, type Context } from './command.js'
 
 /** Attempts of each call: a command says what is wrong within seconds instead of waiting out an outage. */
 const ATTEMPTS = 3
@@ -132,5 +135,29 @@ export const setupRubeus: Command = {
       return 1
     }
     return failed === 0 ? 0 : 1
+  }
+}
+
+export const retryParked: Command = {
+  summary: 'queue again the records Rubeus refused (push delivery), once the cause is fixed',
+  usage: 'gupy-rubeus-bridge retry-parked [--feed <feed>]\n\n' +
+    'In push delivery a record Rubeus refuses is parked with Rubeus\'s reason (status, the console), and\n' +
+    'that contact\'s later records wait behind it. Fix the cause first (a missing event type:\n' +
+    '`setup-rubeus`; a wrong legal basis or channel: `check-rubeus`), then run this: the parked records\n' +
+    '(of one feed, or all) are pushed again within seconds by the running service, in order.\n' +
+    '  --feed <feed>   only this feed\'s parked records (contatos, or an event feed of the mapping)',
+  async run (ctx) {
+    const { values } = options(ctx.args, { feed: { type: 'string' } })
+    const { config, out } = ctx
+    const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
+    if (values.feed !== undefined && !feeds.includes(values.feed)) {
+      throw new UsageError(`no feed named "${values.feed}" (feeds: ${feeds.join(', ')})`)
+    }
+    const queued = await withDatabase(config, (db) => createPush(db).retryParked(values.feed))
+    const which = values.feed === undefined ? '' : ` of ${values.feed}`
+    out(queued === 0 ? `no parked record${which}: nothing to do\n` : `${queued} parked record(s)${which} queued again\n`)
+    if (queued > 0 && config.RUBEUS_DELIVERY !== 'push') out('RUBEUS_DELIVERY is pull: they are pushed once the service runs with RUBEUS_DELIVERY=push\n')
+    else if (queued > 0) out('the running service pushes them within seconds; a record refused again is parked again (status shows why)\n')
+    return 0
   }
 }
