@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { buildApp, type App } from '../../src/app.js'
 import { createLogger } from '../../src/logger.js'
-import { applicationEvent, cli, logSink, person, postDelivery, testConfig, type Person } from '../helper.js'
+import { CONSOLE_PASSWORD, SECRET, applicationEvent, cli, logSink, person, postDelivery, startService, testConfig, type Person } from '../helper.js'
 import { DOCUMENTED, RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type RubeusStandIn, type StandInOptions } from '../rubeus-stand-in.js'
 
 type Json = Record<string, unknown>
@@ -61,10 +61,24 @@ const nextId = () => `00000000-0000-4000-9000-${String(++ids).padStart(12, '0')}
 
 /** A person's application: created, then moved to a second step; returns the delivery ids. */
 async function apply (app: App, p: Person, at = Date.UTC(2026, 10, 2, 12)): Promise<string[]> {
-  const created = applicationEvent(p, { id: nextId(), event: 'application.created', date: new Date(at), step: 'Cadastro' })
-  const moved = applicationEvent(p, { id: nextId(), date: new Date(at + 60_000), step: 'Entrevista', previous: 'Cadastro' })
-  for (const body of [created, moved]) assert.equal((await postDelivery(app, body)).statusCode, 200)
-  return [created.id as string, moved.id as string]
+  const bodies = applicationBodies(p, at)
+  for (const body of bodies) assert.equal((await postDelivery(app, body)).statusCode, 200)
+  return bodies.map((b) => b.id as string)
+}
+
+/** The default mapping's event types, present in the tenant (setup-rubeus made them). */
+function addTypes (rubeus: RubeusStandIn): void {
+  for (const feed of ['candidatura', 'mudanca-de-etapa', 'reprovacao', 'desistencia']) {
+    rubeus.eventTypes.push({ id: `t-${feed}`, titulo: `Gupy: ${feed}`, codigo: `gupy-${feed}`, origem: RUBEUS_ORIGEM, origemNome: 'Gupy' })
+  }
+}
+
+/** A person's application.created and application.moved bodies. */
+function applicationBodies (p: Person, at = Date.UTC(2026, 10, 2, 12)): Array<Record<string, unknown>> {
+  return [
+    applicationEvent(p, { id: nextId(), event: 'application.created', date: new Date(at), step: 'Cadastro' }),
+    applicationEvent(p, { id: nextId(), date: new Date(at + 60_000), step: 'Entrevista', previous: 'Cadastro' })
+  ]
 }
 
 const contactsNamed = (rubeus: RubeusStandIn, codigo: string) => [...rubeus.contacts.values()].filter((c) => c.codigo === codigo)
@@ -156,6 +170,139 @@ describe('push delivery', () => {
     assert.equal(contactsNamed(rubeus, p.cpf).length, 1)
     assert.equal(app.store.push.counts().retrying, 0)
   })
-})
 
-export { cli, logSink }
+  test('a write applied whose answer is lost: no second contact, no second event', async (t) => {
+    const { app, rubeus } = await pushing(t)
+    addTypes(rubeus)
+    rubeus.fail({ drop: 'after' }, { method: 'Contato/cadastro' })
+    rubeus.fail({ drop: 'after' }, { method: 'Evento/cadastro', times: 2 })
+    const p = person(5)
+    await apply(app, p)
+    await until('pushed', () => settled(app) && rubeus.events.size === 2)
+    assert.equal(contactsNamed(rubeus, p.cpf).length, 1, 'the lost creation was found by the look-up')
+    const writes = rubeus.callsTo('Contato/cadastro')
+    assert.deepEqual(writes.map((c) => c.body.id), [undefined, contactsNamed(rubeus, p.cpf)[0]!.id], 'not made again: updated by its id')
+    assert.equal(rubeus.callsTo('Evento/cadastro').length, 4, 'each event sent again with its codigo: edited, not added')
+    assert.equal(rubeus.events.size, 2)
+  })
+
+  test('a refusal parks the record and holds that contact\'s events; everyone else flows; retry-parked once the cause is fixed', async (t) => {
+    const { app, rubeus, env } = await pushing(t)
+    addTypes(rubeus)
+    const a = person(6)
+    const b = person(7)
+    rubeus.fail({ status: 200, body: JSON.stringify({ success: false, erro: [{ erro: `Base legal inválida para ${a.email}` }] }) }, { method: 'Contato/cadastro' })
+    await apply(app, a)
+    await until('a parked', () => app.store.push.counts().parked === 1 && app.pusher.active() === 0)
+    await apply(app, b)
+    await until('b pushed', () => contactsNamed(rubeus, b.cpf).length === 1 && rubeus.events.size === 2 && app.pusher.active() === 0)
+    const counts = app.store.push.counts()
+    assert.deepEqual([counts.parked, counts.pending], [1, 2], 'a\'s contact parked, its two events held')
+    assert.equal(contactsNamed(rubeus, a.cpf).length, 0)
+    const [parked] = app.store.push.parked()
+    assert.equal(parked!.feed, 'contatos')
+    assert.match(parked!.reason, /^Rubeus refused Contato\/cadastro \(success: false\): Base legal inválida para/)
+    assert.ok(!parked!.reason.includes(a.email), 'personal data masked')
+
+    const retried = await cli(['retry-parked', '--feed', 'contatos'], { ...env, DATABASE_PATH: app.store.db.name })
+    assert.equal(retried.code, 0, retried.stderr)
+    assert.match(retried.stdout, /^1 parked record\(s\) of contatos queued again\n/)
+    await until('a pushed after retry-parked', () => settled(app) && rubeus.events.size === 4)
+    assert.equal(contactsNamed(rubeus, a.cpf).length, 1)
+    assert.deepEqual(app.store.push.counts().parked, 0)
+  })
+
+  test('an outage of several seconds: everything arrives once afterwards', async (t) => {
+    const { app, rubeus } = await pushing(t)
+    addTypes(rubeus)
+    const people = [8, 9, 10, 11].map(person)
+    const outage = rubeus.down(3000)
+    for (const p of people) await apply(app, p)
+    await until('retrying while Rubeus is down', () => app.store.push.counts().retrying > 0)
+    await outage
+    await until('all pushed', () => settled(app) && rubeus.events.size === 8, 20_000)
+    for (const p of people) assert.equal(contactsNamed(rubeus, p.cpf).length, 1)
+    assert.equal(app.store.push.counts().retrying, 0)
+  })
+
+  test('the token reaches no log line, even when Rubeus echoes it in a refusal or fails', async (t) => {
+    const sink = logSink()
+    const { app, rubeus } = await pushing(t, { log: sink.stream })
+    addTypes(rubeus)
+    rubeus.fail({ status: 503, body: JSON.stringify({ success: false, token: RUBEUS_TOKEN }) }, { method: 'Contato/dadosPessoa' })
+    rubeus.fail({ status: 400, body: JSON.stringify({ success: false, message: `token ${RUBEUS_TOKEN} sem permissão`, token: RUBEUS_TOKEN }) }, { method: 'Contato/cadastro' })
+    const p = person(12)
+    await apply(app, p)
+    await until('parked', () => app.store.push.counts().parked === 1 && app.pusher.active() === 0)
+    const text = sink.lines.join('\n')
+    assert.match(text, /Rubeus failed a push; trying again/)
+    assert.match(text, /Rubeus refused a record/)
+    assert.ok(!text.includes(RUBEUS_TOKEN), 'token in a log line')
+    assert.ok(!JSON.stringify(app.store.push.parked()).includes(RUBEUS_TOKEN))
+    for (const secret of [p.cpf, p.email, p.first]) assert.ok(!text.includes(secret), 'personal data in a log line')
+  })
+
+  test('switching from pull pushes what the feeds never served, and nothing they served', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-switch-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const served = person(13)
+    const unserved = person(14)
+    {
+      const config = testConfig(dir)
+      const app = await buildApp({ config })
+      await app.ready()
+      await apply(app, served)
+      for (const feed of ['contatos', 'candidatura', 'mudanca-de-etapa']) {
+        const res = await app.inject({ method: 'GET', url: feed === 'contatos' ? '/rubeus/contatos' : `/rubeus/eventos/${feed}`, headers: { authorization: 'Bearer feed-token-0123456789abcdef' } })
+        assert.equal((JSON.parse(res.body) as unknown[]).length, 1, feed)
+      }
+      await apply(app, unserved)
+      await app.close()
+    }
+    const { app, rubeus } = await pushing(t, { dir })
+    addTypes(rubeus)
+    rubeus.contacts.set(1, { id: 1, codigo: served.cpf }) // Rubeus made it from the feed
+    await until('the unserved pushed', () => settled(app) && rubeus.events.size === 2)
+    assert.ok(!rubeus.calls.some((call) => call.body.codigo === served.cpf), 'no call for the person the feeds served')
+    assert.equal(contactsNamed(rubeus, unserved.cpf).length, 1)
+    assert.equal(rubeus.callsTo('Evento/cadastro').length, 2, 'only the unserved person\'s two events')
+  })
+
+  test('killed with SIGKILL mid-push and restarted: nothing lost, nothing twice', async (t) => {
+    const rubeus = await rubeusStandIn(t, { latencyMs: 20 })
+    addTypes(rubeus)
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-kill-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const env = {
+      DATABASE_PATH: join(dir, 'bridge.sqlite'),
+      GUPY_WEBHOOK_SECRETS: SECRET,
+      CONSOLE_PASSWORD,
+      LOG_LEVEL: 'warn',
+      RUBEUS_DELIVERY: 'push',
+      RUBEUS_API_URL: rubeus.url,
+      RUBEUS_API_TOKEN: RUBEUS_TOKEN,
+      RUBEUS_ORIGEM,
+      RUBEUS_API_REQUESTS_PER_MINUTE: '6000'
+    }
+    const people = Array.from({ length: 30 }, (_, i) => person(100 + i))
+    const first = await startService(t, env)
+    const posted: string[] = []
+    for (const p of people) {
+      for (const body of applicationBodies(p)) {
+        const res = await fetch(`${first.url}/webhooks/gupy`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        assert.equal(res.status, 200)
+        posted.push(body.id as string)
+      }
+    }
+    await until('pushing under way', () => rubeus.events.size >= 5)
+    first.child.kill('SIGKILL')
+    await first.exited
+    assert.ok(rubeus.events.size < posted.length, 'killed before the end')
+    const second = await startService(t, env)
+    await until('everything pushed after the restart', () => rubeus.events.size === posted.length, 30_000)
+    for (const p of people) assert.equal(contactsNamed(rubeus, p.cpf).length, 1, 'one contact per person')
+    for (const id of posted) assert.ok([...rubeus.events.keys()].some((c) => c.startsWith(`gupy:${id}:`)), `event of ${id}`)
+    second.child.kill('SIGTERM')
+    await second.exited
+  })
+})
