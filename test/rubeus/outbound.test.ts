@@ -133,4 +133,26 @@ describe('the outbound core', () => {
       events.end()
     }
   })
+
+  test('what a driver keeps of a delivered batch is written in its transaction: when it fails, the cursor stays and the feed hands out nothing until it is written', async (t) => {
+    const { store, applies, take } = core(t)
+    for (let i = 1; i <= 2; i++) applies(i)
+    const turn = (await take('contatos'))!
+    const batch = turn.batch!
+    let fail = true
+    const within = () => {
+      store.push.enqueue('contatos', batch.firstSeq, batch.lastSeq, Date.now())
+      if (fail) throw Object.assign(new Error('disk full'), { code: 'SQLITE_FULL' })
+    }
+    assert.equal(turn.settle('delivered', within), false)
+    turn.end()
+    assert.equal(store.push.counts().pending, 0, 'the queue rolled back with the cursor')
+    assert.equal(store.feeds.cursor('contatos'), 0)
+    fail = false
+    const next = (await take('contatos'))! // the unrecorded batch is written first, with what goes with it
+    assert.equal(next.batch, undefined)
+    next.end()
+    assert.equal(store.push.counts().pending, 2)
+    assert.equal(store.feeds.cursor('contatos'), batch.lastSeq)
+  })
 })

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { buildApp, type App } from '../../src/app.js'
 import { createLogger } from '../../src/logger.js'
+import { createEraser } from '../../src/store/erase.js'
 import { CONSOLE_PASSWORD, SECRET, applicationEvent, cli, logSink, person, postDelivery, startService, testConfig, type Person } from '../helper.js'
 import { DOCUMENTED, RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type RubeusStandIn, type StandInOptions } from '../rubeus-stand-in.js'
 
@@ -304,5 +305,28 @@ describe('push delivery', () => {
     for (const id of posted) assert.ok([...rubeus.events.keys()].some((c) => c.startsWith(`gupy:${id}:`)), `event of ${id}`)
     second.child.kill('SIGTERM')
     await second.exited
+  })
+
+  test('retention keeps the records still to push, however old; erasure removes a person\'s queue and Rubeus id', async (t) => {
+    const { app, rubeus } = await pushing(t, { standIn: { eventTypes: [] } }) // no event type: every event is refused
+    const a = person(15)
+    const b = person(16)
+    await apply(app, a)
+    await apply(app, b)
+    await until('events parked', () => app.store.push.counts().parked === 2 && app.pusher.active() === 0)
+    const purged = await app.store.retention.purge(30, Date.now() + 365 * 86_400_000)
+    assert.equal(purged.records, 2, 'the two contacts\' records, pushed, are purged')
+    assert.equal(app.store.push.counts().parked + app.store.push.counts().pending, 4, 'what is still to push stays')
+
+    const erased = await createEraser(app.store.db).erase({ cpf: b.cpf })
+    assert.equal(erased.contacts, 1)
+    assert.equal(app.store.push.rubeusId(b.cpf), undefined)
+    assert.deepEqual([app.store.push.counts().parked, app.store.push.counts().pending], [1, 1], 'only a\'s records are left')
+
+    addTypes(rubeus)
+    assert.equal(app.store.push.retryParked(), 1)
+    app.pusher.wake()
+    await until('a\'s events pushed', () => settled(app) && rubeus.events.size === 2)
+    assert.ok([...rubeus.events.values()].every((e) => (e.pessoa as Json).id === contactsNamed(rubeus, a.cpf)[0]!.id))
   })
 })
