@@ -40,6 +40,12 @@ export interface PusherOptions {
   backoff?: { baseMs: number, maxMs: number }
 }
 
+/** The id in a creation's `dados`: documented as the number itself; an object with an `id` is read too. */
+function idOf (data: unknown): string {
+  const id = typeof data === 'object' && data !== null && 'id' in data ? data.id : data
+  return typeof id === 'string' || typeof id === 'number' ? String(id).trim() : ''
+}
+
 /** What a record's push came to: done, or refused with Rubeus's reason. */
 type Pushed = { done: true } | { done: false, refused: string }
 
@@ -125,7 +131,7 @@ export default fp<PusherOptions>(async (app, opts) => {
       try {
         const made = await call(item, 'Contato/cadastro', contactBody(item.contact), 1)
         if (!made.ok) return { refused: made.refused }
-        const id = typeof made.data === 'string' || typeof made.data === 'number' ? String(made.data) : ''
+        const id = idOf(made.data)
         if (id !== '') {
           await whenFree(() => store.push.remember(item.codigo, id, Date.now()))
           return { id, created: true }

@@ -204,6 +204,12 @@ describe('push delivery', () => {
     assert.equal(parked!.feed, 'contatos')
     assert.match(parked!.reason, /^Rubeus refused Contato\/cadastro \(success: false\): Base legal inválida para/)
     assert.ok(!parked!.reason.includes(a.email), 'personal data masked')
+    const metrics = (await app.inject('/metrics')).body
+    assert.match(metrics, /^bridge_rubeus_push_parked\{feed="contatos"\} 1$/m)
+    assert.match(metrics, /^bridge_rubeus_push_pending\{feed="candidatura"\} 1$/m)
+    assert.match(metrics, /^bridge_rubeus_push_calls_total\{method="Contato\/cadastro",result="refused"\} 1$/m)
+    assert.match(metrics, /^bridge_rubeus_push_calls_total\{method="Evento\/cadastro",result="success"\} 2$/m)
+    assert.match(metrics, /^bridge_rubeus_push_oldest_pending_seconds \d/m)
 
     const retried = await cli(['retry-parked', '--feed', 'contatos'], { ...env, DATABASE_PATH: app.store.db.name })
     assert.equal(retried.code, 0, retried.stderr)
