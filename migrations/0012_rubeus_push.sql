@@ -11,8 +11,9 @@ CREATE TABLE push_items (
   reason    TEXT,                         -- the last failure, or why Rubeus refused it (no token, personal data masked)
   since     INTEGER                       -- epoch ms of that failure or refusal
 ) STRICT;
-CREATE INDEX push_items_contact ON push_items (codigo, state);
-CREATE INDEX push_items_feed ON push_items (feed, state);
+-- One contact's records (the pusher's next one, what a push of its contact record covers); the queue
+-- itself is walked in `seq` order, the table's own.
+CREATE INDEX push_items_contact ON push_items (codigo, state, feed);
 
 -- Each contact key's id in Rubeus, once looked up or created: every later call updates that contact.
 CREATE TABLE rubeus_contacts (

@@ -202,10 +202,7 @@ export default fp<PusherOptions>(async (app, opts) => {
   }
 
   function startContacts (): void {
-    if (active.size >= CONTACTS_AT_ONCE) return
-    for (const codigo of store.push.ready(CONTACTS_AT_ONCE + active.size)) {
-      if (active.size >= CONTACTS_AT_ONCE) break
-      if (active.has(codigo)) continue
+    for (const codigo of store.push.ready(CONTACTS_AT_ONCE - active.size, active)) {
       active.set(codigo, pushContact(codigo).catch((err: unknown) => {
         if (signal.aborted) return
         store.writes.report(err)

@@ -49,9 +49,8 @@ export function createPush (db: Database) {
     SELECT seq, feed, codigo, 'pending', ? FROM feed_items WHERE feed = ? AND seq BETWEEN ? AND ?
     ON CONFLICT (seq) DO NOTHING`)
   const PARKED = "EXISTS (SELECT 1 FROM push_items q WHERE q.codigo = p.codigo AND q.state = 'parked')"
-  const ready = db.prepare<[number], string>(`
-    SELECT codigo FROM push_items p WHERE state = 'pending' AND NOT ${PARKED}
-    GROUP BY codigo ORDER BY min(seq) LIMIT ?`).pluck()
+  // Walked in queue order and left as soon as enough contacts are found: its cost is what it reads.
+  const pendingInOrder = db.prepare<[], string>(`SELECT codigo FROM push_items p WHERE state = 'pending' AND NOT ${PARKED} ORDER BY seq`).pluck()
   const next = db.prepare<[string], PushItem>(`
     SELECT p.seq, p.feed, p.codigo, f.event_id, f.event_date, f.record, c.record AS contact,
       (SELECT max(seq) FROM push_items r WHERE r.codigo = p.codigo AND r.feed = '${CONTACTS_FEED}' AND r.state = 'pending') AS covers
@@ -92,8 +91,17 @@ export function createPush (db: Database) {
     enqueue (feed: string, firstSeq: number, lastSeq: number, now: number): number {
       return enqueue.run(now, feed, firstSeq, lastSeq).changes
     },
-    /** Contact keys with a record to push and none parked, oldest first. */
-    ready: (limit: number): string[] => ready.all(limit),
+    /** Up to `limit` contact keys with a record to push and none parked, oldest first, leaving out those in `busy`. */
+    ready (limit: number, busy: ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {
+      const found = new Set<string>()
+      if (limit <= 0) return []
+      for (const codigo of pendingInOrder.iterate()) {
+        if (busy.has(codigo)) continue
+        found.add(codigo)
+        if (found.size >= limit) break
+      }
+      return [...found]
+    },
     /** The contact's next record to push: its contact record first, then its events by (date, id). */
     next: (codigo: string): PushItem | undefined => next.get(codigo),
     rubeusId: (codigo: string): string | undefined => rubeusId.get(codigo),
