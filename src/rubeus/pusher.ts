@@ -15,7 +15,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import type { Feed } from '../mapping/mapping-file.js'
 import type { PushItem } from '../store/push.js'
-import { isStorageError, sqliteCode } from '../store/sqlite.js'
+import { isBusy, isStorageError, sqliteCode } from '../store/sqlite.js'
 import { BACKGROUND_RETRY_MS, whenFree } from '../store/contention.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { RubeusUnavailableError, createRubeusApi, type RubeusApi } from './api.js'
@@ -231,7 +231,10 @@ export default fp<PusherOptions>(async (app, opts) => {
           startContacts()
         } catch (err) {
           store.writes.report(err)
-          if (!signal.aborted) log.warn({ code: sqliteCode(err), err: isStorageError(err) ? undefined : err }, 'the pusher could not take what the feeds released; it tries again shortly')
+          // A command holding the write lock a moment is no news: the next round (at most IDLE_MS away) takes it.
+          if (!signal.aborted && !isBusy(err)) {
+            log.warn({ code: sqliteCode(err), err: isStorageError(err) ? undefined : err }, 'the pusher could not take what the feeds released; it tries again shortly')
+          }
         }
       }
       if (again) continue
