@@ -14,6 +14,7 @@ export interface Wording {
 export interface FeedPath { feed: string, path: string }
 
 const number = new Intl.NumberFormat('pt-BR')
+const FULL_WIDTH: Record<string, string> = { '&': '＆', '<': '＜', '>': '＞' }
 const code = (text: string) => ({ code: text })
 const say = (text: Words | string, next: Words | string = []): Wording =>
   ({ text: typeof text === 'string' ? [text] : text, next: typeof next === 'string' ? [next] : next })
@@ -26,7 +27,8 @@ export function plain (words: Words): string {
 export function explain (r: Reason, feeds: readonly FeedPath[]): Wording {
   const path = feeds.find((f) => f.feed === r.feed)?.path ?? ''
   const count = number.format(r.count ?? 0)
-  const detail = r.detail?.replace(/[.\s]+$/, '') // the sentence around it ends it
+  // Rubeus's words, ended by the sentence around them; &, < and > as look-alikes, which no chat reads as markup.
+  const detail = r.detail?.replace(/[.\s]+$/, '').replace(/[&<>]/g, (c) => FULL_WIDTH[c]!)
   switch (r.code) {
     case 'no-deliveries': return say('Nenhuma entrega da Gupy recebida ainda.', ['Cadastre as assinaturas com ', code('gupy-rubeus-bridge register-webhooks'), ' e confira com ', code('gupy-rubeus-bridge check-webhooks'), '.'])
     case 'deliveries-quiet': return say('Nenhuma entrega da Gupy há mais de um dia.', ['Confira as assinaturas com ', code('gupy-rubeus-bridge check-webhooks'), ': a Gupy desativa uma assinatura depois de falhas seguidas.'])
