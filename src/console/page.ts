@@ -147,6 +147,7 @@ function pushSection (push: PushFacts, { when, figure }: { when: (at: string | n
 ${retrying}
 <h3>Recusados pela Rubeus</h3>
 ${refused}
+<h3>Por feed</h3>
 <table><thead><tr><th>feed</th><th class="num">pendentes</th><th class="num">parados</th></tr></thead><tbody>${push.feeds.map((f, i) =>
   html`<tr data-feed="${f.feed}"><td>${f.feed}</td><td class="num">${n(f.pending, k(`feeds.${i}.pending`))}</td><td class="num">${n(f.parked, k(`feeds.${i}.parked`))}</td></tr>`)}</tbody></table>
 </section>
