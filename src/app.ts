@@ -103,7 +103,8 @@ export async function buildApp ({ config, logger, mapping = loadMapping(config.M
   await app.register(serviceStatus, {
     eventFeeds: mapping.feeds.map((f) => f.name),
     settleSeconds: config.FEED_SETTLE_SECONDS,
-    retentionDays: config.RETENTION_DAYS
+    retentionDays: config.RETENTION_DAYS,
+    delivery: config.RUBEUS_DELIVERY
   })
   if (config.ALERT_WEBHOOK_URL !== undefined) {
     await app.register(alerts, {

@@ -2,7 +2,7 @@
 import { loadMapping } from '../mapping/mapping-file.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import { budgetWaitText, leftOut } from '../vocabulary/gupy-api.js'
-import type { RunReport } from '../ops/report-facts.js'
+import { parkedByFeed, type PushFacts, type RunReport } from '../ops/report-facts.js'
 import { damagedReport, statusReport } from '../ops/status-report.js'
 import { createRepositories } from '../store/repositories.js'
 import { isDamage, sqliteCode } from '../store/sqlite.js'
@@ -34,8 +34,34 @@ function gupyLine (run: RunReport | null): string {
   return `ran ${when}: ${String(s.jobs)} jobs, ${String(s.applications)} applications, ${String(s.added)} added${also}`
 }
 
+/** When something happened, and how long ago; or never. */
+const at = (iso: string | null) => iso === null ? 'never' : `${iso} (${ago(new Date(iso))} ago)`
+
+/** Push delivery's queue: what waits, what is retried and why, what Rubeus refused and why, and what to do. */
+function pushLines (push: PushFacts): string[] {
+  const lines = ['delivery: push to Rubeus\'s CRM API']
+  const behind = push.waitingBehindParked === 0 ? '' : `, ${push.waitingBehindParked} waiting behind a parked record of their contact`
+  lines.push(`  pending: ${push.pending}${push.pending === 0 ? '' : `, oldest queued ${at(push.oldestPendingAt)}`}${behind}`)
+  lines.push(`  retrying: ${push.retrying}${push.lastRetryReason === null ? '' : `; last failure: ${push.lastRetryReason}`}`)
+  lines.push(`  last success: ${at(push.lastSuccessAt)}`)
+  const parked = parkedByFeed(push)
+  lines.push(`  parked (refused by Rubeus): ${push.parked}`)
+  for (const f of parked) {
+    lines.push(`    ${f.feed.padEnd(18)} ${f.count}`)
+    for (const r of f.reasons) lines.push(`      ${String(r.count).padStart(6)}  since ${at(r.since)}: ${r.reason}`)
+    if (f.unlisted > 0) lines.push(`      ${String(f.unlisted).padStart(6)}  more, newer`)
+  }
+  if (parked.length > 0) {
+    lines.push('  next: fix the cause (`gupy-rubeus-bridge check-rubeus` checks the address, origem, token, event types and legal basis;',
+      '  `gupy-rubeus-bridge setup-rubeus` creates missing event types), then:')
+    for (const f of parked) lines.push(`    ${f.retry}`)
+  }
+  if (push.retrying > 0) lines.push('  next: records are being retried: is Rubeus answering? `gupy-rubeus-bridge check-rubeus` (nothing is lost meanwhile)')
+  return lines
+}
+
 export const status: Command = {
-  summary: 'deliveries by state, failed mappings with reasons, and per feed: served, waiting, last batch',
+  summary: 'deliveries by state, failed mappings with reasons, and per feed: served, waiting, last batch (push delivery: the push queue)',
   usage: 'gupy-rubeus-bridge status [--json]',
   async run ({ config, args, out }) {
     const { values } = options(args, { json: { type: 'boolean', default: false } })
@@ -49,7 +75,7 @@ export const status: Command = {
         if (!isDamage(err)) throw err
         return damagedReport(sqliteCode(err) ?? 'SQLITE_CORRUPT', { now })
       }
-      return statusReport(repositories, { feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, now })
+      return statusReport(repositories, { feeds, settleMs: config.FEED_SETTLE_SECONDS * 1000, retentionDays: config.RETENTION_DAYS, delivery: config.RUBEUS_DELIVERY, now })
     }, true)
     // A damaged file could not be read: exit 1, as for a check that found a problem.
     const code = report.damaged === null ? 0 : 1
@@ -58,7 +84,7 @@ export const status: Command = {
       return code
     }
     out(`verdict: ${report.verdict.status}\n`)
-    for (const r of report.verdict.reasons) out(`  ${r.severity.padEnd(7)} ${r.feed === undefined ? '' : `${r.feed}: `}${r.message}${r.count === undefined ? '' : ` (${r.count})`}\n`)
+    for (const r of report.verdict.reasons) out(`  ${r.severity.padEnd(7)} ${r.feed === undefined ? '' : `${r.feed}: `}${r.message}${r.count === undefined ? '' : ` (${r.count})`}${r.detail === undefined ? '' : `: ${r.detail}`}\n`)
     out(`database: ${config.DATABASE_PATH}\n`)
     if (report.damaged !== null) return code
     const total = Object.values(report.deliveries).reduce((a, b) => a + b, 0)
@@ -78,6 +104,10 @@ export const status: Command = {
       const state = budget.pausedUntil === null ? 'not paused' : `PAUSED until ${budget.pausedUntil} after ${budget.pauseReason ?? 'a 429'}`
       const last = budget.lastPauseAt === null ? 'no 429 so far' : `last 429 ${ago(new Date(budget.lastPauseAt))} ago, ${budget.pauses} in all`
       out(`Gupy request budget (${config.GUPY_API_REQUESTS_PER_MINUTE} a minute for every process on this database): ${state}; ${last}\n`)
+    }
+    if (report.rubeus.push !== null) {
+      out(pushLines(report.rubeus.push).map((l) => `${l}\n`).join(''))
+      return 0
     }
     out('feeds:\n')
     for (const f of report.feeds) {

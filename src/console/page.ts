@@ -1,4 +1,5 @@
 /** The console page, in Brazilian Portuguese: the status report as server-rendered HTML, every value escaped. */
+import { parkedByFeed, type PushFacts } from '../ops/report-facts.js'
 import type { DamagedReport, StatusReport } from '../ops/status-report.js'
 import { explain, type Words } from '../ops/wording.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
@@ -63,6 +64,7 @@ export function consolePage (report: StatusReport, opts: PageOptions): string {
     ? notConfigured
     : gupy.subscriptions.map((s) => html`${s.event}: ${s.ok ? 'ativa' : `problema: ${s.problem ?? '?'}`}; `)
 
+  const push = report.rubeus.push
   const feeds = report.feeds.map((f, i) => {
     const k = (field: string) => `feeds.${i}.${field}`
     const waiting = f.feed === CONTACTS_FEED
@@ -77,6 +79,11 @@ export function consolePage (report: StatusReport, opts: PageOptions): string {
 <p>Última busca da Rubeus: ${when(f.lastPoll?.at)}${f.lastPoll?.caller == null ? '' : html`, de <code>${f.lastPoll.caller}</code>`}</p>
 ${batches}</div>`
   })
+
+  const feedsSection = html`<section id="feeds"><h2>Ponte → Rubeus: feeds</h2>
+<p class="muted">Um lote servido de novo (rewind) repete os eventos na linha do tempo da Rubeus; contatos são só atualizados.</p>
+${feeds}</section>
+`
 
   const failures = report.failures.length === 0
     ? html`<p class="muted">Nenhuma.</p>`
@@ -94,7 +101,7 @@ ${batches}</div>`
     : html`<table><thead><tr><th>quando</th><th>removido</th></tr></thead><tbody>${retention.lastRemovals.map((r) => html`<tr><td>${when(r.at)}</td><td>${run(r)}</td></tr>`)}</tbody></table>`
 
   return shell(verdict.status, opts, html`<section class="verdict ${verdict.status}" id="verdict" data-status="${verdict.status}"><h2>${HEADLINE[verdict.status]}</h2>
-${reasons.length === 0 ? html`<p>Entregas chegando, mapeadas e buscadas pela Rubeus.</p>` : html`<ul class="reasons">${reasons}</ul>`}
+${reasons.length === 0 ? html`<p>Entregas chegando, mapeadas e ${push === null ? 'buscadas pela' : 'enviadas à'} Rubeus.</p>` : html`<ul class="reasons">${reasons}</ul>`}
 <p class="muted">Situação em ${time.format(now)}.</p></section>
 <section id="gupy"><h2>Gupy → ponte</h2>
 <p>Última entrega: ${when(report.lastReceivedAt)}</p>
@@ -107,15 +114,44 @@ ${outcomes}
 <p>Assinaturas: ${subscriptions}<br>Última verificação automática: ${gupy.lastWatchdogCheck === null ? notConfigured : html`${when(gupy.lastWatchdogCheck.at)} ${gupy.lastWatchdogCheck.ok ? 'ok' : gupy.lastWatchdogCheck.problems.join('; ')}`}<br>
 Última reconciliação: ${gupy.lastReconciliation === null ? notConfigured : html`${when(gupy.lastReconciliation.at)} ${gupy.lastReconciliation.summary}`}</p>
 </section>
-<section id="feeds"><h2>Ponte → Rubeus: feeds</h2>
-<p class="muted">Um lote servido de novo (rewind) repete os eventos na linha do tempo da Rubeus; contatos são só atualizados.</p>
-${feeds}</section>
-<section id="failures"><h2>Falhas de mapeamento</h2>${failures}${held}</section>
+${push === null ? feedsSection : pushSection(push, { when, figure })}<section id="failures"><h2>Falhas de mapeamento</h2>${failures}${held}</section>
 <section id="retention"><h2>Retenção (LGPD)</h2>
 <p>Dados com mais de ${n(retention.days, 'retention.days')} dias são removidos a cada hora; os ids das entregas ficam.</p>
 <p>Última execução: ${retention.lastRun === null ? html`<span class="muted">nunca</span>` : html`${when(retention.lastRun.at)}: ${run(retention.lastRun)}`}</p>
 ${removals}</section>
 `, html`versão ${report.version} · ${service === null ? '' : html`no ar ${ago(service.uptimeSeconds * 1000).replace('há ', '')} · `}banco de dados ${bytes(report.databaseBytes)} · <a href="${opts.base}/status.json">status.json</a>`)
+}
+
+/**
+ * Push delivery (RUBEUS_DELIVERY=push), in place of the feeds' polls and batches: what waits, what is
+ * tried again and why, what Rubeus refused and why, and the command for each.
+ */
+function pushSection (push: PushFacts, { when, figure }: { when: (at: string | null) => Html, figure: (value: Html, label: string) => Html }): Html {
+  const k = (field: string) => `rubeus.push.${field}`
+  const parked = parkedByFeed(push)
+  const retrying = push.retrying === 0
+    ? ''
+    : html`<p>Tentados de novo: a última falha foi <code>${push.lastRetryReason ?? '?'}</code>. Nada se perde: cada envio é tentado de novo (de 1 s a 60 s entre tentativas) até a Rubeus aceitar. A Rubeus responde? ${cmd('gupy-rubeus-bridge check-rubeus')}</p>`
+  const refused = parked.length === 0
+    ? html`<p class="muted">Nenhum registro recusado.</p>`
+    : html`<table><thead><tr><th>feed</th><th>motivo da Rubeus</th><th class="num">registros</th><th>desde</th></tr></thead><tbody>${parked.map((f) => [
+      f.reasons.map((r) => html`<tr data-feed="${f.feed}"><td>${f.feed}</td><td>${r.reason}</td><td class="num">${number.format(r.count)}</td><td>${when(r.since)}</td></tr>`),
+      f.unlisted === 0 ? '' : html`<tr data-feed="${f.feed}"><td>${f.feed}</td><td class="muted">outros (mais recentes)</td><td class="num">${number.format(f.unlisted)}</td><td></td></tr>`
+    ])}</tbody></table>
+<p>Depois de corrigir a causa (${cmd('gupy-rubeus-bridge check-rubeus')} confere endereço, origem, token, tipos de evento e base legal; ${cmd('gupy-rubeus-bridge setup-rubeus')} cria os tipos de evento que faltam), envie de novo:</p>
+<ul>${parked.map((f) => html`<li>${f.feed}: ${cmd(f.retry)}</li>`)}</ul>`
+  return html`<section id="push"><h2>Envio à API do Rubeus</h2>
+<p class="muted">Cada registro vai à Rubeus assim que é mapeado, um contato antes dos seus eventos. Um registro recusado fica parado com o motivo da Rubeus, e os registros seguintes do mesmo contato esperam por ele; os outros contatos seguem.</p>
+<div class="grid">${figure(n(push.pending, k('pending')), 'pendentes')}${figure(n(push.retrying, k('retrying')), 'sendo tentados de novo')}${figure(n(push.parked, k('parked')), 'parados (recusados)')}${figure(n(push.waitingBehindParked, k('waitingBehindParked')), 'esperando um registro parado')}</div>
+<p>Último envio aceito: ${when(push.lastSuccessAt)}<br>Pendente mais antigo: ${push.oldestPendingAt === null ? html`<span class="muted">nenhum</span>` : when(push.oldestPendingAt)}</p>
+${retrying}
+<h3>Recusados pela Rubeus</h3>
+${refused}
+<h3>Por feed</h3>
+<table><thead><tr><th>feed</th><th class="num">pendentes</th><th class="num">parados</th></tr></thead><tbody>${push.feeds.map((f, i) =>
+  html`<tr data-feed="${f.feed}"><td>${f.feed}</td><td class="num">${n(f.pending, k(`feeds.${i}.pending`))}</td><td class="num">${n(f.parked, k(`feeds.${i}.parked`))}</td></tr>`)}</tbody></table>
+</section>
+`
 }
 
 /** A damaged database file: the verdict alone, since nothing else is read from the file. */

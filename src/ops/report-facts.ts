@@ -6,6 +6,7 @@ import { readBudget } from '../store/gupy-budget.js'
 import type { DeliveryState } from '../store/inbox.js'
 import type { Purged } from '../store/retention.js'
 import type { Repositories } from '../store/repositories.js'
+import type { DeliveryMode } from '../vocabulary/rubeus-api.js'
 
 /** Hours of deliveries the report (and the console's chart) covers. */
 export const CHART_HOURS = 48
@@ -94,6 +95,8 @@ export interface ReportOptions {
   retentionDays: number
   now: number
   service?: ServiceInfo
+  /** How records reach Rubeus (RUBEUS_DELIVERY); pull when not said. */
+  delivery?: DeliveryMode
 }
 
 export const iso = (ms: number | undefined | null) => ms === undefined || ms === null ? null : new Date(ms).toISOString()
@@ -101,9 +104,54 @@ const rewindCommand = (feed: string, batch: number) => `gupy-rubeus-bridge rewin
 const retentionRun = (r: Purged & { at: number, days: number }) =>
   ({ at: iso(r.at)!, days: r.days, payloads: r.payloads, records: r.records, batches: r.batches, contacts: r.contacts })
 
+/**
+ * Push delivery's queue (SPEC §4b's names first, then what `status` and the console add): no personal
+ * data, since Rubeus's reasons are stored masked. Records held behind a parked record of their
+ * contact are no backlog of the pusher's; they wait for `retry-parked` with it.
+ */
+function pushFacts ({ push }: Repositories, feeds: readonly string[]) {
+  const counts = push.counts()
+  const moving = counts.parked === 0 ? { pending: counts.pending, oldestAt: counts.oldestPendingAt } : push.moving()
+  return {
+    pending: counts.pending,
+    retrying: counts.retrying,
+    parked: counts.parked,
+    lastSuccessAt: iso(counts.lastSuccessAt),
+    oldestPendingAt: iso(counts.oldestPendingAt),
+    /** The oldest parked records (at most 50; `parked` and `feeds` count them all). */
+    parkedRecords: push.parked().map((p) => ({ feed: p.feed, reason: p.reason, since: iso(p.since)! })),
+    /** Why the last failed attempt of a record being retried failed (network, time-out, 408, 429, 5xx). */
+    lastRetryReason: counts.lastRetryReason ?? null,
+    /** Pending records that wait behind a parked record of their contact. */
+    waitingBehindParked: counts.pending - moving.pending,
+    /** When the oldest pending record not waiting behind a parked one was queued: the verdict's backlog. */
+    backlogSince: iso(moving.oldestAt),
+    feeds: feeds.map((feed) => ({ feed, pending: counts.feeds[feed]?.pending ?? 0, parked: counts.feeds[feed]?.parked ?? 0 }))
+  }
+}
+
+export type PushFacts = ReturnType<typeof pushFacts>
+
+/** Parked records by feed, then by reason (each with how many and since when): how `status` and the console list them. */
+export function parkedByFeed (push: PushFacts) {
+  return push.feeds.filter((f) => f.parked > 0).map((f) => {
+    const reasons = new Map<string, { reason: string, count: number, since: string }>()
+    for (const p of push.parkedRecords.filter((r) => r.feed === f.feed)) {
+      const known = reasons.get(p.reason)
+      if (known === undefined) reasons.set(p.reason, { reason: p.reason, count: 1, since: p.since })
+      else known.count++
+    }
+    const listed = [...reasons.values()].reduce((n, r) => n + r.count, 0)
+    return { feed: f.feed, count: f.parked, reasons: [...reasons.values()], unlisted: f.parked - listed, retry: `gupy-rubeus-bridge retry-parked --feed ${f.feed}` }
+  })
+}
+
 export function reportFacts (repositories: Repositories, opts: ReportOptions) {
   const { db, inbox, feeds, retention } = repositories
   const { now } = opts
+  const delivery = opts.delivery ?? 'pull'
+  // A pushed record goes as soon as it is mapped: no settle window.
+  const settleMs = delivery === 'push' ? 0 : opts.settleMs
   const counts = inbox.counts()
   const pageCount = db.pragma('page_count', { simple: true }) as number
   const pageSize = db.pragma('page_size', { simple: true }) as number
@@ -126,12 +174,13 @@ export function reportFacts (repositories: Repositories, opts: ReportOptions) {
       return {
         feed,
         path: feed === CONTACTS_FEED ? '/rubeus/contatos' : `/rubeus/eventos/${feed}`,
-        ...feeds.counts(feed, now, opts.settleMs),
+        ...feeds.counts(feed, now, settleMs),
         lastPoll: poll === undefined ? null : { at: iso(poll.at)!, caller: poll.caller },
         lastBatch: batches[0] ?? null,
         batches
       }
     }),
+    rubeus: { delivery, push: delivery === 'push' ? pushFacts(repositories, opts.feeds) : null },
     retention: {
       days: opts.retentionDays,
       lastRun: lastRun === undefined ? null : retentionRun(lastRun),

@@ -1,6 +1,7 @@
 /** The status report as the running service knows it: what the console shows and the alerts follow. */
 import fp from 'fastify-plugin'
 import type { Counter } from 'prom-client'
+import type { DeliveryMode } from '../vocabulary/rubeus-api.js'
 import { CONTACTS_FEED } from '../vocabulary/rubeus-feeds.js'
 import type { Outcomes } from './report-facts.js'
 import { statusReport, type StatusReport } from './status-report.js'
@@ -9,6 +10,8 @@ export interface ServiceStatusOptions {
   eventFeeds: readonly string[]
   settleSeconds: number
   retentionDays: number
+  /** RUBEUS_DELIVERY: the report shows the push queue instead of the feeds' polls. */
+  delivery: DeliveryMode
 }
 
 declare module 'fastify' {
@@ -35,6 +38,7 @@ export default fp<ServiceStatusOptions>(async (app, opts) => {
     feeds,
     settleMs: opts.settleSeconds * 1000,
     retentionDays: opts.retentionDays,
+    delivery: opts.delivery,
     now,
     service: {
       startedAt: new Date(startedAt).toISOString(),

@@ -12,6 +12,8 @@ export interface Reason {
   message: string
   feed?: string
   count?: number
+  /** What the finding is about in the words of whoever said it (Rubeus's reason, personal data masked). */
+  detail?: string
 }
 
 export interface Verdict {
@@ -27,6 +29,8 @@ const NEW_INSTALL_MS = 3_600_000
 const POLL_EXPECTED_MS = 3_600_000
 /** Mapping trails ingest by milliseconds; deliveries still unmapped this long after the last one mean it stopped. */
 const MAPPING_STALL_MS = 10 * 60_000
+/** A pushed record reaches Rubeus within seconds; records waiting this long mean Rubeus fails or pushing stopped. */
+export const PUSH_BACKLOG_MINUTES = 15
 
 export function judge (report: ReportFacts, now: number): Verdict {
   const reasons: Reason[] = []
@@ -45,7 +49,9 @@ export function judge (report: ReportFacts, now: number): Verdict {
   const held = report.held.reduce((n, h) => n + h.count, 0)
   if (held > 0) add('warning', 'contacts-held', 'contacts held back for missing data', { count: held })
 
-  for (const f of report.feeds) {
+  const { push } = report.rubeus
+  // In push mode nobody polls the feeds: what they release goes to the push queue at once.
+  for (const f of push === null ? report.feeds : []) {
     const polled = age(f.lastPoll?.at ?? null)
     if (f.released > 0 && polled > POLL_EXPECTED_MS) {
       add('problem', 'feed-not-polled', 'records are waiting and Rubeus has not polled this feed for over an hour', { feed: f.feed, count: f.released })
@@ -56,6 +62,18 @@ export function judge (report: ReportFacts, now: number): Verdict {
       add('warning', 'waiting-for-contact', 'events wait for their contact to be served on the contacts feed', { feed: f.feed, count: f.waitingForContact })
     }
     if (f.lastBatch?.outcome === 'aborted') add('warning', 'batch-aborted', 'the last batch did not reach Rubeus whole; it is served again', { feed: f.feed })
+  }
+  if (push !== null) {
+    for (const f of push.feeds) {
+      if (f.parked === 0) continue
+      const reason = push.parkedRecords.find((p) => p.feed === f.feed)?.reason
+      add('problem', 'push-parked', 'Rubeus refused records: they are parked, with their contact\'s later records, until retry-parked',
+        { feed: f.feed, count: f.parked, ...(reason === undefined ? {} : { detail: reason }) })
+    }
+    if (push.backlogSince !== null && age(push.backlogSince) > PUSH_BACKLOG_MINUTES * 60_000) {
+      add('problem', 'push-backlog', `records have waited more than ${PUSH_BACKLOG_MINUTES} minutes to be pushed to Rubeus`,
+        { count: push.pending - push.waitingBehindParked, ...(push.lastRetryReason === null ? {} : { detail: push.lastRetryReason }) })
+    }
   }
 
   const { gupy } = report

@@ -1,5 +1,5 @@
 /** Each finding of the verdict in Brazilian Portuguese, with its next step: the console shows them and the alerts say them. */
-import type { Reason } from './verdict.js'
+import { PUSH_BACKLOG_MINUTES, type Reason } from './verdict.js'
 
 /** Words to show: plain text, with commands and paths marked so that each reader sets them as code. */
 export type Words = ReadonlyArray<string | { code: string }>
@@ -14,6 +14,7 @@ export interface Wording {
 export interface FeedPath { feed: string, path: string }
 
 const number = new Intl.NumberFormat('pt-BR')
+const FULL_WIDTH: Record<string, string> = { '&': '＆', '<': '＜', '>': '＞' }
 const code = (text: string) => ({ code: text })
 const say = (text: Words | string, next: Words | string = []): Wording =>
   ({ text: typeof text === 'string' ? [text] : text, next: typeof next === 'string' ? [next] : next })
@@ -26,6 +27,8 @@ export function plain (words: Words): string {
 export function explain (r: Reason, feeds: readonly FeedPath[]): Wording {
   const path = feeds.find((f) => f.feed === r.feed)?.path ?? ''
   const count = number.format(r.count ?? 0)
+  // Rubeus's words, ended by the sentence around them; &, < and > as look-alikes, which no chat reads as markup.
+  const detail = r.detail?.replace(/[.\s]+$/, '').replace(/[&<>]/g, (c) => FULL_WIDTH[c]!)
   switch (r.code) {
     case 'no-deliveries': return say('Nenhuma entrega da Gupy recebida ainda.', ['Cadastre as assinaturas com ', code('gupy-rubeus-bridge register-webhooks'), ' e confira com ', code('gupy-rubeus-bridge check-webhooks'), '.'])
     case 'deliveries-quiet': return say('Nenhuma entrega da Gupy há mais de um dia.', ['Confira as assinaturas com ', code('gupy-rubeus-bridge check-webhooks'), ': a Gupy desativa uma assinatura depois de falhas seguidas.'])
@@ -41,6 +44,11 @@ export function explain (r: Reason, feeds: readonly FeedPath[]): Wording {
     case 'reconciliation-failed': return say('A última reconciliação com a API da Gupy falhou.', 'Veja os logs; ela é tentada de novo no próximo intervalo.')
     case 'database-damaged': return say('O arquivo do banco de dados está danificado: o serviço não lê nem grava mais nele (webhooks e feeds respondem 503; a Gupy tenta de novo por cerca de 2 h).', ['Pare o serviço e restaure o último backup com ', code('gupy-rubeus-bridge restore <arquivo de backup>'), '; veja "Disaster recovery" no README.'])
     case 'deliveries-rejected': return say(`Entregas recusadas desde o início do serviço (400, 401, 403 ou 413): ${count}.`, 'Se vierem da Gupy, confira GUPY_WEBHOOK_SECRETS e GUPY_ALLOWED_IPS; tentativas de estranhos também contam.')
+    case 'push-parked': return say(`${r.feed}: registros recusados pela Rubeus, parados: ${count}${detail === undefined ? '' : ` (motivo: ${detail})`}. Os registros seguintes do mesmo contato esperam por eles; os outros contatos seguem.`,
+      ['Corrija a causa (', code('gupy-rubeus-bridge check-rubeus'), ' confere o endereço, a origem, o token, os tipos de evento e a base legal; um tipo de evento faltando se cria com ', code('gupy-rubeus-bridge setup-rubeus'), ') e rode ', code(`gupy-rubeus-bridge retry-parked --feed ${r.feed ?? ''}`), '.'])
+    case 'push-backlog': return say(`Registros esperando há mais de ${PUSH_BACKLOG_MINUTES} minutos para ir à Rubeus: ${count}${detail === undefined ? '' : `. Última falha: ${detail}`}.`, detail === undefined
+      ? 'Nenhuma falha registrada: veja os logs do serviço (ele está enviando?) e se RUBEUS_API_REQUESTS_PER_MINUTE dá conta do volume.'
+      : ['Confira se a Rubeus responde com ', code('gupy-rubeus-bridge check-rubeus'), '; nada se perde: cada envio é tentado de novo até a Rubeus aceitar.'])
     // A finding without Portuguese words yet is still shown, and alerted, in the verdict's English.
     default: return say(r.feed === undefined ? r.message : `${r.feed}: ${r.message}`)
   }

@@ -79,6 +79,8 @@ export function createPush (db: Database) {
   const lastSuccess = db.prepare<[], number | null>('SELECT last_success_at FROM rubeus_push WHERE id = 1').pluck()
   const parked = db.prepare<[number], ParkedRecord>(
     "SELECT feed, reason, since FROM push_items WHERE state = 'parked' ORDER BY since, seq LIMIT ?")
+  const moving = db.prepare<[], { n: number, oldest: number | null }>(
+    `SELECT count(*) AS n, min(queued_at) AS oldest FROM push_items p WHERE state = 'pending' AND NOT ${PARKED}`)
 
   const done = db.transaction((item: PushItem, now: number) => {
     if (item.feed === CONTACTS_FEED) doneContact.run(item.codigo, Math.max(item.seq, item.covers))
@@ -145,7 +147,15 @@ export function createPush (db: Database) {
       }
     },
     /** The oldest parked records, with Rubeus's reasons. */
-    parked: (limit = PARKED_LISTED): ParkedRecord[] => parked.all(limit)
+    parked: (limit = PARKED_LISTED): ParkedRecord[] => parked.all(limit),
+    /**
+     * Pending records that are not held behind a parked record of their contact: what the pusher is
+     * working through (a backlog of these means Rubeus fails or is slow), and when the oldest was queued.
+     */
+    moving (): { pending: number, oldestAt: number | undefined } {
+      const r = moving.get()
+      return { pending: r?.n ?? 0, oldestAt: r?.oldest ?? undefined }
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import { explain, plain } from '../../src/ops/wording.js'
 import { applicationEvent, cli, CONSOLE_PASSWORD, FEED_TOKEN, freePort, logSink, person, poll, postDelivery, SECRET, startService, tempDir, testConfig, type Person } from '../helper.js'
+import { RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn } from '../rubeus-stand-in.js'
 
 const MINUTE = 60_000
 const HOUR = 3_600_000
@@ -213,6 +214,44 @@ describe('alerts', () => {
     assert.equal(chat.received.length, 2)
   })
 
+  test('push delivery: records Rubeus refused, then a backlog older than 15 minutes, each said with Rubeus\'s reason and its next step', async (t) => {
+    const rubeus = await rubeusStandIn(t, { eventTypes: [] }) // no event type in the tenant: Evento/cadastro is refused
+    const chat = await receiver(t)
+    const service = await alertApp(t, chat.url, {
+      ALERT_AFTER_MINUTES: '0',
+      RUBEUS_DELIVERY: 'push',
+      RUBEUS_API_URL: rubeus.url,
+      RUBEUS_API_TOKEN: RUBEUS_TOKEN,
+      RUBEUS_ORIGEM,
+      RUBEUS_BASE_LEGAL: '3'
+    })
+    const { app } = service
+    const until = async (check: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !check(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+        if (Date.now() > deadline) assert.fail('timed out waiting for the pusher')
+      }
+    }
+    const p = person(4301)
+    const q = person(4302)
+    assert.equal((await postDelivery(app, applicationEvent(p, { id: 'alert-push-1', event: 'application.created', date: new Date(), step: 'Cadastro' }))).statusCode, 200)
+    await until(() => app.store.push.counts().parked === 1)
+    await checkAt(service, 0)
+    assert.equal(chat.received.length, 1)
+    assert.match(chat.texts()[0]!, /^🔴 bridge\.example\.com: candidatura: registros recusados pela Rubeus, parados: 1 \(motivo: Rubeus refused Evento\/cadastro \(success: false\): Tipo de evento não encontrado\)\. .*\nPróximo passo: Corrija a causa \(`gupy-rubeus-bridge check-rubeus` .*`gupy-rubeus-bridge retry-parked --feed candidatura`\.\n\nConsole: /)
+
+    rubeus.failAll(503)
+    assert.equal((await postDelivery(app, applicationEvent(q, { id: 'alert-push-2', event: 'application.created', date: new Date(), step: 'Cadastro' }))).statusCode, 200)
+    await until(() => app.store.push.counts().retrying > 0)
+    await checkAt(service, 14 * MINUTE)
+    assert.equal(chat.received.length, 1, 'a push under way for 14 minutes is no backlog yet')
+    await checkAt(service, 16 * MINUTE)
+    assert.equal(chat.received.length, 2)
+    assert.match(chat.texts()[1]!, /^🔴 bridge\.example\.com: Registros esperando há mais de 15 minutos para ir à Rubeus: 2\. Última falha: Rubeus answered 503 on Contato\/dadosPessoa, attempt \d+\.\nPróximo passo: Confira se a Rubeus responde com `gupy-rubeus-bridge check-rubeus`/)
+    for (const text of chat.texts()) {
+      for (const value of [...personalValues(p), ...personalValues(q), RUBEUS_TOKEN]) assert.ok(!text.includes(value), `${value} must not be in the message`)
+    }
+  })
+
   test('a chat answering 500 is retried, logged and counted without the address\'s secret, and tried again at the next check', async (t) => {
     const chat = await receiver(t, 'fail')
     const logs = logSink()
@@ -333,9 +372,11 @@ describe('alerts', () => {
   test('every finding is worded without &, < or > (Slack would read them as markup); one not worded yet is said in the verdict\'s English', () => {
     const feeds = [{ feed: 'contatos', path: '/rubeus/contatos' }]
     const codes = ['no-deliveries', 'deliveries-quiet', 'mapping-stalled', 'mapping-failures', 'contacts-held', 'feed-not-polled', 'feed-never-polled',
-      'waiting-for-contact', 'batch-aborted', 'watchdog-not-configured', 'subscriptions-broken', 'reconciliation-failed', 'deliveries-rejected']
+      'waiting-for-contact', 'batch-aborted', 'watchdog-not-configured', 'subscriptions-broken', 'reconciliation-failed', 'deliveries-rejected',
+      'push-parked', 'push-backlog']
     for (const code of codes) {
-      const { text, next } = explain({ severity: 'warning', code, message: 'English', feed: 'contatos', count: 1234 }, feeds)
+      // Rubeus's reason is its own words: markup in it is not said as markup either.
+      const { text, next } = explain({ severity: 'warning', code, message: 'English', feed: 'contatos', count: 1234, detail: 'a <!channel> & <b>' }, feeds)
       assert.notEqual(plain(text), 'contatos: English', `${code} has Portuguese words`)
       assert.doesNotMatch(plain(text) + plain(next), /[&<>]/, code)
     }
