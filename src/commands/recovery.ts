@@ -13,7 +13,9 @@ export const rewind: Command = {
     '  --feed    contatos, or an event feed (candidatura, mudanca-de-etapa, …)\n' +
     '  --batch   the X-Batch-Id of the first batch to serve again (see `status` and the logs)\n' +
     '  --since   serve again from the first batch served at or after this time (2025-07-01T12:00:00Z)\n\n' +
-    'Events served again appear twice in Rubeus\'s timeline; contacts are updated in place.',
+    'Events served again appear twice in Rubeus\'s timeline; contacts are updated in place.\n' +
+    'With RUBEUS_DELIVERY=push the records are queued again for pushing instead: the running service\n' +
+    'pushes them within seconds; events are edited in place (by their codigo), contacts updated.',
   async run ({ config, args, out }) {
     const { values } = options(args, { feed: { type: 'string' }, batch: { type: 'string' }, since: { type: 'string' } })
     const feeds = [CONTACTS_FEED, ...loadMapping(config.MAPPING_FILE).feeds.map((f) => f.name)]
@@ -30,7 +32,14 @@ export const rewind: Command = {
     }
     const feed = values.feed
     const result = await withDatabase(config, (db) => createFeeds(db).rewind(feed, to, Date.now()))
-    out(`${feed}: cursor moved back to before batch ${result.batchId}; ${result.ahead} records will be served again, from the next poll on\n`)
+    const moved = `${feed}: cursor moved back to before batch ${result.batchId}; ${result.ahead} records`
+    if (config.RUBEUS_DELIVERY === 'push') {
+      // The pusher hands what lies past the cursor to its queue again: an event's codigo makes it an edit in Rubeus, not a second event.
+      out(`${moved} queued again for pushing: the running service pushes them within seconds ` +
+        `(${feed === CONTACTS_FEED ? 'contacts are updated in Rubeus with what the bridge holds now' : 'events are edited in place in Rubeus, by their codigo, not added again'})\n`)
+    } else {
+      out(`${moved} will be served again, from the next poll on\n`)
+    }
     return 0
   }
 }

@@ -15,8 +15,11 @@ interface Contents {
   deliveries: number
   /** When the newest delivery in it was received (epoch ms): about when the backup was taken. */
   newestDelivery: number | null
-  /** When the last batch it records as served was written out. */
+  /** When the last batch it records as served was written out (in push delivery: handed to the pusher). */
   newestServed: number | null
+  /** Push delivery: records it holds as still to push, and as parked (0 in a backup from before push existed). */
+  pushPending: number
+  pushParked: number
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -59,8 +62,31 @@ function check (copy: Database, source: string): Contents {
   const present = new Set(tableNames(copy))
   const missing = tablesAt(version).filter((t) => !present.has(t))
   if (missing.length > 0) throw new Error(`${source} is not a database of this bridge: it lacks the tables ${missing.join(', ')}`)
+  const push = present.has('push_items')
+    ? "(SELECT count(*) FROM push_items WHERE state = 'pending') AS pushPending, (SELECT count(*) FROM push_items WHERE state = 'parked') AS pushParked"
+    : '0 AS pushPending, 0 AS pushParked'
   return copy.prepare(`SELECT (SELECT count(*) FROM deliveries) AS deliveries, (SELECT max(received_at) FROM deliveries) AS newestDelivery,
-    (SELECT max(finished_at) FROM feed_batches WHERE outcome = 'served') AS newestServed`).get() as Contents
+    (SELECT max(finished_at) FROM feed_batches WHERE outcome = 'served') AS newestServed, ${push}`).get() as Contents
+}
+
+/** Pull delivery: the backup's cursors serve again what Rubeus polled after it. */
+function servedAgain ({ newestServed }: Contents): string {
+  const served = newestServed === null ? 'the backup was taken (it records no batch served)' : `${iso(newestServed)} (the last batch served in the backup)`
+  return `  - records served to Rubeus after ${served} will be served again: contacts are updated in place in Rubeus, ` +
+    'and events appear a second time in its timeline\n'
+}
+
+/**
+ * Push delivery: what Rubeus got after the backup is pushed again, as edits. The backup's cursors
+ * hand the later records to the pusher again and its queue holds what was still to push; an event's
+ * codigo edits the same event, a contact is looked up by its codigo before any creation.
+ */
+function pushedAgain ({ newestServed, pushPending, pushParked }: Contents): string {
+  const handed = newestServed === null ? 'every record (it records no batch handed over)' : `those handed to the pusher after ${iso(newestServed)} (the last batch handed over in the backup)`
+  return `  - records pushed to Rubeus after the backup was taken will be pushed again (RUBEUS_DELIVERY=push): ${handed} ` +
+    `and the ${pushPending} still to push in it. They arrive as edits: events by their codigo, contacts looked up by theirs ` +
+    'and updated; none is created twice\n' +
+    (pushParked === 0 ? '' : `  - ${pushParked} record(s) parked in the backup stay parked: \`gupy-rubeus-bridge retry-parked\` once the cause is fixed\n`)
 }
 
 export const restore: Command = {
@@ -122,15 +148,13 @@ export const restore: Command = {
       syncToDisk(dirname(target))
 
       const received = contents.newestDelivery === null ? 'the backup was taken' : iso(contents.newestDelivery)
-      const served = contents.newestServed === null ? 'the backup was taken (it records no batch served)' : `${iso(contents.newestServed)} (the last batch served in the backup)`
       out(`restored ${target} from ${source}: ${contents.deliveries} deliveries, integrity ok; ` +
         `the newest delivery in it was received ${contents.newestDelivery === null ? '(none)' : iso(contents.newestDelivery)}\n`)
       if (replaced) out(`the database it replaced is kept as ${aside}${withWal ? ' (with its -wal)' : ''}: delete it once the service runs well\n`)
       out('what follows:\n' +
         `  - deliveries acknowledged to Gupy after ${received} are gone, unless Gupy sends them again; a retry of one of them is then ` +
         'stored as a new delivery. With GUPY_API_TOKEN, `gupy-rubeus-bridge import` brings back those candidates\' contacts from Gupy\'s API\n' +
-        `  - records served to Rubeus after ${served} will be served again: contacts are updated in place in Rubeus, ` +
-        'and events appear a second time in its timeline\n' +
+        (config.RUBEUS_DELIVERY === 'push' ? pushedAgain(contents) : servedAgain(contents)) +
         '  - start the service\n')
       return 0
     } finally {

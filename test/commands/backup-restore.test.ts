@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { Database } from '../../src/store/sqlite.js'
 import { FEED_TOKEN, SECRET, applicationEvent, cli, damageOnDisk, delivery, person, startService, tempDir } from '../helper.js'
+import { RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn } from '../rubeus-stand-in.js'
 
 const envIn = (dir: string) => ({ DATABASE_PATH: join(dir, 'bridge.sqlite'), GUPY_WEBHOOK_SECRETS: SECRET, RUBEUS_FEED_TOKENS: FEED_TOKEN, FEED_SETTLE_SECONDS: '0', LOG_LEVEL: 'warn' })
 
@@ -127,6 +128,47 @@ describe('restore', () => {
     assert.equal(await post(restarted.url, after[0]!), 'accepted', 'a delivery acknowledged after the backup is gone: its retry is new')
     const servedAgain = await pollContacts(restarted.url)
     assert.deepEqual(servedAgain.map((c) => c.codigo), [servedAfter[0]!.codigo], 'a contact served after the backup is served again')
+  })
+
+  test('in push delivery, what was pushed after the backup is pushed again as edits: the same contact, the same events', async (t) => {
+    const rubeus = await rubeusStandIn(t)
+    for (const feed of ['candidatura', 'mudanca-de-etapa']) rubeus.eventTypes.push({ id: feed, titulo: feed, codigo: `gupy-${feed}`, origem: RUBEUS_ORIGEM, origemNome: 'Gupy' })
+    const dir = tempDir(t)
+    const env = { ...envIn(dir), RUBEUS_DELIVERY: 'push', RUBEUS_API_URL: rubeus.url, RUBEUS_API_TOKEN: RUBEUS_TOKEN, RUBEUS_ORIGEM, RUBEUS_API_REQUESTS_PER_MINUTE: '6000' }
+    const queue = () => {
+      const db = new Database(env.DATABASE_PATH, { readonly: true })
+      try { return db.prepare('SELECT count(*) FROM push_items').pluck().get() as number } finally { db.close() }
+    }
+    const until = async (what: string, check: () => boolean) => {
+      for (const deadline = Date.now() + 30_000; !check();) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    // Rubeus is down while the backup is taken: the person's contact and events are in it, still to push.
+    rubeus.failAll(503)
+    const service = await startService(t, env)
+    const p = person(7900)
+    await post(service.url, applicationEvent(p, { id: 'push-restore-c', event: 'application.created', date: new Date(Date.UTC(2025, 6, 1)), step: 'Cadastro' }))
+    await post(service.url, applicationEvent(p, { id: 'push-restore-m', date: new Date(Date.UTC(2025, 6, 2)), step: 'Entrevista', previous: 'Cadastro' }))
+    await until('the push under way', () => rubeus.calls.length > 0 && queue() === 3)
+    const copy = join(dir, 'backup.sqlite')
+    assert.equal((await cli(['backup', copy], env)).code, 0)
+    rubeus.recover()
+    await until('pushed after the backup', () => rubeus.events.size === 2 && queue() === 0)
+    await service.stop('SIGTERM')
+    const pushed = rubeus.callsTo('Evento/cadastro').map((c) => c.body.codigo)
+
+    const restored = await cli(['restore', copy], env)
+    assert.equal(restored.code, 0, restored.stderr)
+    assert.match(restored.stdout, /\n {2}- records pushed to Rubeus after the backup was taken will be pushed again \(RUBEUS_DELIVERY=push\): those handed to the pusher after \S+ \(the last batch handed over in the backup\) and the 3 still to push in it\. They arrive as edits: events by their codigo, contacts looked up by theirs and updated; none is created twice\n/)
+    assert.doesNotMatch(restored.stdout, /served again|a second time/)
+    await startService(t, env)
+    await until('pushed again', () => rubeus.callsTo('Evento/cadastro').length === 4 && queue() === 0)
+    assert.deepEqual(rubeus.callsTo('Evento/cadastro').slice(2).map((c) => c.body.codigo), pushed, 'the same events, edited')
+    assert.equal(rubeus.events.size, 2)
+    assert.equal(rubeus.contacts.size, 1, 'the contact, looked up by its codigo, is not created again')
+    assert.equal(typeof rubeus.callsTo('Contato/cadastro').at(-1)!.body.id, 'number', 'it is updated by its Rubeus id')
   })
 
   test('refuses what is not a sound backup of this bridge, and the database itself; the database is left as it was', async (t) => {
