@@ -25,11 +25,12 @@ export const GET_METHODS: ReadonlySet<string> = new Set(['Lgpd/listarBasesLegais
 
 /**
  * What became of a call: done, with what Rubeus answered (`data`: its `dados`, or the `id` that a
- * few methods answer instead), or refused, with why in Rubeus's words (no token, personal data masked).
+ * few methods answer instead), or refused, with why in Rubeus's words (no token, personal data
+ * masked); `successFalse` when the refusal was a 2xx JSON answer saying `success: false`.
  */
 export type Outcome =
   | { ok: true, data: unknown, answer: Record<string, unknown> }
-  | { ok: false, refused: string, status: number }
+  | { ok: false, refused: string, status: number, successFalse?: boolean }
 
 /** No answer worth the name within the attempts allowed: Rubeus unreachable, failing (5xx) or too slow. */
 export class RubeusUnavailableError extends Error {
@@ -131,7 +132,7 @@ export function createRubeusApi (options: RubeusApiOptions): RubeusApi {
       if (ok && body.success === true) return { ok: true, data: 'dados' in body ? body.dados : body.id, answer: body }
       const label = !ok ? `HTTP ${status}` : body.success === false ? 'success: false' : 'no success: true'
       const why = rubeusReason(body) ?? (ok ? 'no reason given' : JSON.stringify(body))
-      return { ok: false, status, refused: `Rubeus refused ${method} (${label}): ${said(why)}` }
+      return { ok: false, status, refused: `Rubeus refused ${method} (${label}): ${said(why)}`, ...(ok && body.success === false ? { successFalse: true } : {}) }
     }
     if (ok || looksLikeHtml(res.text) || res.text.trim() === '') {
       const what = parsed.json ? `JSON that is not an object (${res.bytes} bytes)` : parsed.description

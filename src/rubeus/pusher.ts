@@ -100,10 +100,14 @@ export default fp<PusherOptions>(async (app, opts) => {
     }
   }
 
-  /** The contact's Rubeus id by its `codigo`: Rubeus answers `success: false` or empty `dados` when it has none. */
-  async function lookUp (item: PushItem): Promise<string | undefined> {
+  /**
+   * The contact's Rubeus id by its `codigo`, or undefined when Rubeus has none: it answers that with
+   * `success: false` or with empty `dados`. Any other answer (another 4xx, HTML) says nothing about
+   * the contact, and creating it then could make a second one: the record is refused instead.
+   */
+  async function lookUp (item: PushItem): Promise<string | undefined | { refused: string }> {
     const found = await call(item, 'Contato/dadosPessoa', { codigo: item.codigo })
-    if (!found.ok) return undefined
+    if (!found.ok) return found.successFalse === true ? undefined : { refused: found.refused }
     const rows: unknown[] = Array.isArray(found.data) ? found.data : [found.data]
     for (const row of rows) {
       if (typeof row !== 'object' || row === null) continue
@@ -123,6 +127,7 @@ export default fp<PusherOptions>(async (app, opts) => {
     if (known !== undefined) return { id: known, created: false }
     for (let attempt = 1; ; attempt++) {
       const found = await lookUp(item)
+      if (typeof found === 'object') return found
       if (found !== undefined) {
         await whenFree(() => store.push.remember(item.codigo, found, Date.now()))
         return { id: found, created: false }

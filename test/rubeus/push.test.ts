@@ -335,4 +335,19 @@ describe('push delivery', () => {
     await until('a\'s events pushed', () => settled(app) && rubeus.events.size === 2)
     assert.ok([...rubeus.events.values()].every((e) => (e.pessoa as Json).id === contactsNamed(rubeus, a.cpf)[0]!.id))
   })
+
+  test('a look-up answered neither way Rubeus says "unknown" (a 403, an HTML page) parks the record instead of creating a contact', async (t) => {
+    const { app, rubeus } = await pushing(t)
+    addTypes(rubeus)
+    rubeus.fail({ status: 403, body: JSON.stringify({ message: 'Acesso negado' }) }, { method: 'Contato/dadosPessoa' })
+    rubeus.fail({ html: 200 }, { method: 'Contato/dadosPessoa' })
+    await apply(app, person(17))
+    await apply(app, person(18))
+    await until('both parked', () => app.store.push.counts().parked === 2 && app.pusher.active() === 0)
+    assert.equal(rubeus.callsTo('Contato/cadastro').length, 0, 'no creation on an answer that says nothing')
+    assert.deepEqual(app.store.push.parked().map((p) => p.reason.replace(/\(.*$/, '')).sort(), [
+      'Rubeus answered Contato/dadosPessoa with an HTML page ',
+      'Rubeus refused Contato/dadosPessoa '
+    ])
+  })
 })
