@@ -99,7 +99,9 @@ export const simulate: Command = {
     await Promise.all(Array.from({ length: 8 }, worker))
     out(`posted ${stream.length} deliveries for ${people} fake people to ${url}: ` +
       `${Object.entries(outcomes).map(([k, n]) => `${n} ${k}`).join(', ')}\n` +
-      'poll the feeds after FEED_SETTLE_SECONDS: /rubeus/contatos first, then /rubeus/eventos/<feed>\n')
+      (config.RUBEUS_DELIVERY === 'push'
+        ? 'with RUBEUS_DELIVERY=push the bridge pushes them to Rubeus now: `gupy-rubeus-bridge status` shows what waits or was refused\n'
+        : 'poll the feeds after FEED_SETTLE_SECONDS: /rubeus/contatos first, then /rubeus/eventos/<feed>\n'))
     return Object.keys(outcomes).every((k) => !k.startsWith('HTTP')) ? 0 : 1
   }
 }

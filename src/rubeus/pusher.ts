@@ -23,6 +23,7 @@ import { contactBody, eventBody } from './push-records.js'
 
 /** Contacts pushed side by side (each one's calls stay one at a time), within the request budget. */
 export const CONTACTS_AT_ONCE = 8
+const LOOK_UP = 'Contato/dadosPessoa'
 /** With nothing new, the queue is looked at this often (a `retry-parked` or `rewind` run beside the service). */
 export const IDLE_MS = 1000
 
@@ -62,7 +63,7 @@ export default fp<PusherOptions>(async (app, opts) => {
   const signal = aborter.signal
   const calls = new Counter({
     name: 'bridge_rubeus_push_calls_total',
-    help: 'Calls to Rubeus\'s CRM API by method and result (success, refused, retry: failed and tried again, lost: no answer)',
+    help: 'Calls to Rubeus\'s CRM API by method and result (success, refused, not_found: a look-up of an unknown contact, retry: failed and tried again, lost: no answer)',
     labelNames: ['method', 'result'] as const,
     registers: [metrics.registry]
   })
@@ -92,7 +93,8 @@ export default fp<PusherOptions>(async (app, opts) => {
           try { store.push.failed(item, why, Date.now()) } catch (err) { store.writes.report(err) } // only a count: the retry goes on
         }
       })
-      calls.inc({ method, result: outcome.ok ? 'success' : 'refused' })
+      // A look-up's `success: false` is Rubeus saying it has no such contact, not a refusal.
+      calls.inc({ method, result: outcome.ok ? 'success' : outcome.successFalse === true && method === LOOK_UP ? 'not_found' : 'refused' })
       return outcome
     } catch (err) {
       if (err instanceof RubeusUnavailableError) calls.inc({ method, result: 'lost' })
@@ -106,7 +108,7 @@ export default fp<PusherOptions>(async (app, opts) => {
    * the contact, and creating it then could make a second one: the record is refused instead.
    */
   async function lookUp (item: PushItem): Promise<string | undefined | { refused: string }> {
-    const found = await call(item, 'Contato/dadosPessoa', { codigo: item.codigo })
+    const found = await call(item, LOOK_UP, { codigo: item.codigo })
     if (!found.ok) return found.successFalse === true ? undefined : { refused: found.refused }
     const rows: unknown[] = Array.isArray(found.data) ? found.data : [found.data]
     for (const row of rows) {
