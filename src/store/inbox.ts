@@ -36,13 +36,18 @@ export interface InboxCounts {
 export function createInbox (db: Database) {
   // The id is a unique key: a copy is refused by SQLite itself, whichever process stored the first.
   // The body is cast to TEXT as its bytes came, without a round trip through a JavaScript string.
+  // OR IGNORE (not ON CONFLICT DO NOTHING): a statement that cannot abort needs no statement journal
+  // for the counting triggers (migration 0013). It would also skip a row breaking NOT NULL or CHECK,
+  // which these values never do; `record` still tells a refused row from a stored id.
   const insert = db.prepare<[string, string, number, number, string, string | Uint8Array | null]>(`
-    INSERT INTO deliveries (event_id, event, event_date, received_at, state, payload)
-    VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT)) ON CONFLICT (event_id) DO NOTHING`)
+    INSERT OR IGNORE INTO deliveries (event_id, event, event_date, received_at, state, payload)
+    VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))`)
+  const stored = db.prepare<[string], number>('SELECT 1 FROM deliveries WHERE event_id = ?').pluck()
   const pending = db.prepare<[number], StoredDelivery>(`
     SELECT seq, event_id, event, event_date, received_at, payload FROM deliveries
     WHERE state = 'received' ORDER BY seq LIMIT ?`)
-  const markMapped = db.prepare<[string | null, number]>("UPDATE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
+  // OR IGNORE: see `insert` (nothing here can break a constraint).
+  const markMapped = db.prepare<[string | null, number]>("UPDATE OR IGNORE deliveries SET state = 'mapped', error = NULL, codigo = ? WHERE seq = ?")
   const markFailed = db.prepare<[string, number]>("UPDATE deliveries SET state = 'failed', error = ? WHERE seq = ?")
   const REQUEUEABLE = {
     failed: "state = 'failed' AND payload IS NOT NULL",
@@ -77,7 +82,10 @@ export function createInbox (db: Database) {
       const application = isApplicationEvent(d.event)
       const { changes } = insert.run(d.eventId, d.event, d.eventDate, d.receivedAt,
         application ? 'received' : 'ignored', application ? d.body : null)
-      if (changes === 0) return 'duplicate'
+      if (changes === 0) {
+        if (stored.get(d.eventId) === undefined) throw new Error('the delivery was refused by a constraint of the inbox')
+        return 'duplicate'
+      }
       return application ? 'accepted' : 'ignored'
     },
 
