@@ -36,6 +36,14 @@ describe('inbox', () => {
     assert.equal(db.prepare("SELECT payload FROM deliveries WHERE event_id = 'b'").pluck().get(), null, 'data minimisation')
   })
 
+  test('a row the table refuses is an error, never a duplicate', (t) => {
+    const { db, inbox } = open(t)
+    const broken = { ...delivery('broken'), eventDate: null as unknown as number } // NOT NULL
+    assert.throws(() => inbox.record(broken), /refused by a constraint/)
+    assert.deepEqual(rows(db), [])
+    assert.equal(inbox.record(delivery('broken')), 'accepted')
+  })
+
   test('a delivery whose transaction was rolled back is not taken for stored', (t) => {
     const { db, inbox } = open(t)
     assert.throws(() => db.transaction(() => {
