@@ -40,24 +40,31 @@ export function contactValues (envelope: unknown, keys: CandidateKeys, mapping: 
   const landline = f.phone(at('phoneNumber'))
   const principal = mobile ?? landline
   const other = mobile !== undefined && landline !== undefined && landline !== mobile ? landline : undefined
-  const values: Record<string, FieldValue | undefined> = {
-    nome: f.fullName(at('name'), at('lastName')),
-    dataNascimento: f.birthDate(at('birthdate'), timeZone),
-    telefonePrincipal: principal,
-    emailPrincipal: keys.email,
-    telefones: other === undefined ? undefined : [other],
-    cpf: keys.cpf,
-    endereco: f.text(at('addressStreet')),
-    cep: f.cep(at('addressZipCode')),
-    numero: f.houseNumber(at('addressNumber')),
-    bairro: f.text(at('addressDistrict') ?? at('addressNeighborhood')),
-    cidade: f.text(at('addressCity')),
-    uf: f.uf(at('addressStateShortName'), at('addressState')),
-    genero: f.gender(at('gender'))
-  }
-  for (const [column, path] of Object.entries(mapping.contactColumns)) values[CUSTOM + column] = fieldAt(envelope, path)
-  for (const key of Object.keys(values)) if (values[key] === undefined) delete values[key]
-  return values as ContactValues
+  const values: ContactValues = {}
+  // Only the fields it has (a deleted key would turn the object into a slow dictionary).
+  const put = (field: string, value: FieldValue | undefined) => { if (value !== undefined) values[field] = value }
+  put('nome', f.fullName(at('name'), at('lastName')))
+  put('dataNascimento', f.birthDate(at('birthdate'), timeZone))
+  put('telefonePrincipal', principal)
+  put('emailPrincipal', keys.email)
+  put('telefones', other === undefined ? undefined : [other])
+  put('cpf', keys.cpf)
+  put('endereco', f.text(at('addressStreet')))
+  put('cep', f.cep(at('addressZipCode')))
+  put('numero', f.houseNumber(at('addressNumber')))
+  put('bairro', f.text(at('addressDistrict') ?? at('addressNeighborhood')))
+  put('cidade', f.text(at('addressCity')))
+  put('uf', f.uf(at('addressStateShortName'), at('addressState')))
+  put('genero', f.gender(at('gender')))
+  for (const [column, path] of Object.entries(mapping.contactColumns)) put(CUSTOM + column, fieldAt(envelope, path))
+  return values
+}
+
+/** Whether two field values are the same (a value read back from the stored state may be of any JSON type). */
+function sameValue (a: unknown, b: FieldValue): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b
+  if (Array.isArray(a) && a.length === b.length && a.every((x) => typeof x === 'string')) return a.every((x, i) => x === b[i])
+  return JSON.stringify(a) === JSON.stringify(b)
 }
 
 /** Whether the stamp is at least as new as (date, id); the same delivery mapped again counts. */
@@ -72,7 +79,7 @@ export function mergeContact (state: ContactState, values: ContactValues, stamp:
   for (const [field, value] of Object.entries(values)) {
     const current = state[field]
     if (current !== undefined && !atLeastAsNew(stamp, current[1], current[2])) continue
-    if (current === undefined || JSON.stringify(current[0]) !== JSON.stringify(value)) changed = true
+    if (current === undefined || !sameValue(current[0], value)) changed = true
     state[field] = [value, stamp.date, stamp.id]
   }
   return changed

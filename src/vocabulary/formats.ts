@@ -122,7 +122,10 @@ export function wellFormed (value: string): string {
 
 /** A record as the JSON text served to Rubeus: every string well-formed. */
 export function recordJson (record: Record<string, unknown>): string {
-  return JSON.stringify(record, (_key, value: unknown) => typeof value === 'string' ? wellFormed(value) : value)
+  // JSON.stringify writes an unpaired surrogate as an escape, `\udXXX`: text without one has none,
+  // and needs no replacer (which costs more than the stringify itself).
+  const json = JSON.stringify(record)
+  return json.includes('\\ud') ? JSON.stringify(record, (_key, value: unknown) => typeof value === 'string' ? wellFormed(value) : value) : json
 }
 
 /**

@@ -177,6 +177,17 @@ describe('text helpers', () => {
     ), { numRuns: 2000 })
   })
 
+  test('recordJson: every unpaired surrogate becomes U+FFFD, and the text is what a stringify of the well-formed record gives', () => {
+    assert.equal(f.recordJson({ a: 'x\ud800y', b: '😀', c: ['\udc00'], d: '\\ud800' }), '{"a":"x\uFFFDy","b":"😀","c":["\uFFFD"],"d":"\\\\ud800"}')
+    const wellFormed = (value: unknown): unknown => typeof value === 'string'
+      ? f.wellFormed(value)
+      : Array.isArray(value) ? value.map(wellFormed) : value
+    fc.assert(fc.property(
+      fc.dictionary(fc.string(), fc.oneof(fc.string({ unit: 'binary' }), fc.array(fc.string({ unit: 'binary' })), fc.integer())),
+      (record) => f.recordJson(record) === JSON.stringify(Object.fromEntries(Object.entries(record).map(([k, v]) => [k, wellFormed(v)])))
+    ), { numRuns: 2000 })
+  })
+
   test('isTimeZone', () => {
     assert.equal(f.isTimeZone('America/Sao_Paulo'), true)
     assert.equal(f.isTimeZone('UTC'), true)
