@@ -47,11 +47,14 @@ export function createMapper ({ db, inbox, contacts, gupy }: Pick<Repositories, 
     const bound = applicationId === undefined ? undefined : contacts.boundKey(applicationId)
     const codigo = bound ?? contactKey(keys, opts.mapping)
     if (codigo === undefined) throw new MappingFailure('the candidate has neither a valid CPF nor an e-mail')
-    if (bound === undefined && applicationId !== undefined) contacts.bind(applicationId, codigo)
     if (applicationId !== undefined) {
       // Reconciliation asks the job of each open application Gupy's API knows about.
       const status = scalarAt(envelope, 'data.application.status')
-      gupy.note(applicationId, scalarAt(envelope, 'data.job.id'), status !== undefined && (ENDED_STATUSES as readonly string[]).includes(status) ? status : undefined)
+      const job = scalarAt(envelope, 'data.job.id')
+      const ended = status !== undefined && (ENDED_STATUSES as readonly string[]).includes(status) ? status : undefined
+      // A new application is bound with what the delivery says about it, in one write.
+      if (bound === undefined) contacts.bind(applicationId, codigo, job, ended)
+      else gupy.note(applicationId, job, ended)
     }
 
     const existing = contacts.load(codigo)

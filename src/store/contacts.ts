@@ -9,7 +9,8 @@ export interface StoredContact { fields: string, record: string | null }
 
 export function createContacts (db: Database) {
   const boundKey = db.prepare<[string], string>('SELECT codigo FROM applications WHERE application_id = ?').pluck()
-  const bind = db.prepare<[string, string]>('INSERT INTO applications (application_id, codigo) VALUES (?, ?) ON CONFLICT DO NOTHING')
+  const bind = db.prepare<[string, string, string | null, string | null]>(
+    'INSERT INTO applications (application_id, codigo, job_id, ended_status) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const load = db.prepare<[string], StoredContact>('SELECT fields, record FROM contacts WHERE codigo = ?')
   const save = db.prepare<[string, string, string | null, string | null, number]>(`
     INSERT INTO contacts (codigo, fields, record, held, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -29,7 +30,10 @@ export function createContacts (db: Database) {
   return {
     /** The contact key an application was bound to by its first mapped delivery. */
     boundKey: (applicationId: string): string | undefined => boundKey.get(applicationId),
-    bind: (applicationId: string, codigo: string): void => { bind.run(applicationId, codigo) },
+    /** Binds a new application to its contact key, with its job and the status that ended it, when known. */
+    bind: (applicationId: string, codigo: string, jobId: string | undefined, endedStatus: string | undefined): void => {
+      bind.run(applicationId, codigo, jobId ?? null, endedStatus ?? null)
+    },
     load: (codigo: string): StoredContact | undefined => load.get(codigo),
     /** `record` is the JSON served to Rubeus, or null with `held` saying why it cannot be. */
     save (codigo: string, fields: string, rendered: { record: string } | { held: string }, now: number): void {
