@@ -84,17 +84,22 @@ async function rubeusStandIn (): Promise<Rubeus> {
 /** The service in push mode, in a temporary folder of its own, pushing to the stand-in within `budget`. */
 async function pushingService (rubeus: Rubeus, budget: number): Promise<Service & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-push-bench-'))
-  const service = await startService(undefined, {
-    DATABASE_PATH: join(dir, 'bridge.sqlite'),
-    GUPY_WEBHOOK_SECRETS: SECRET,
-    RUBEUS_DELIVERY: 'push',
-    RUBEUS_API_URL: rubeus.url,
-    RUBEUS_API_TOKEN: RUBEUS_TOKEN,
-    RUBEUS_ORIGEM,
-    RUBEUS_BASE_LEGAL: rubeus.bases[0]!.id,
-    RUBEUS_API_REQUESTS_PER_MINUTE: String(budget)
-  }, { cwd: dir })
-  return { ...service, dir }
+  try {
+    const service = await startService(undefined, {
+      DATABASE_PATH: join(dir, 'bridge.sqlite'),
+      GUPY_WEBHOOK_SECRETS: SECRET,
+      RUBEUS_DELIVERY: 'push',
+      RUBEUS_API_URL: rubeus.url,
+      RUBEUS_API_TOKEN: RUBEUS_TOKEN,
+      RUBEUS_ORIGEM,
+      RUBEUS_BASE_LEGAL: rubeus.bases[0]!.id,
+      RUBEUS_API_REQUESTS_PER_MINUTE: String(budget)
+    }, { cwd: dir })
+    return { ...service, dir }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
 }
 
 /** Stops the service (when it still runs); `remove` then deletes its folder. */
@@ -251,6 +256,8 @@ async function runDrain (): Promise<void> {
     db.close()
 
     const minimal = people * 2 + sent.length // per new contact a look-up and a creation; per delivery its event
+    const methods = byMethod(rubeus)
+    const whilePosting = rubeus.calls.filter((c) => c.at <= t0 + posted).length
     // The stand-in's own pace, measured: a direct client, as parallel as the pusher, with no budget.
     const sample = Math.min(calls, 2000)
     const direct = await directClient(rubeus, [...new Set(sent.map((d) => d.codigo))], sample, CONTACTS_AT_ONCE)
@@ -260,12 +267,11 @@ async function runDrain (): Promise<void> {
       'the budget': calls * 60_000 / BUDGET
     }
     const [binding, floor] = Object.entries(floors).sort((a, b) => b[1] - a[1])[0]!
-    const whilePosting = rubeus.calls.filter((c) => c.at <= t0 + posted).length
     console.log(`  posted in ${s(posted)} (${(sent.length / posted * 1000).toFixed(0)} webhooks/s, ${refused} not answered 200); records still to push when the last was posted: ${waiting}`)
     console.log(`  every record acknowledged after ${s(wall)} (from the first post to Rubeus's last answer; Rubeus then held every event and contact, and the service had 0 pending)`)
     console.log(`  records pushed: ${records.n} (${records.contacts} contact records, ${records.n - records.contacts} events), handed to the pusher in ${batches.n} batches ` +
       `(${(records.n / batches.n).toFixed(1)} records each on average, ${batches.single} of one record)`)
-    console.log(`  calls to Rubeus: ${calls} (${byMethod(rubeus)}); calls per record ${(calls / records.n).toFixed(2)} (the fewest possible: ${minimal} calls, ${(minimal / records.n).toFixed(2)} per record)`)
+    console.log(`  calls to Rubeus: ${calls} (${methods}); calls per record ${(calls / records.n).toFixed(2)} (the fewest possible: ${minimal} calls, ${(minimal / records.n).toFixed(2)} per record)`)
     console.log(`  ${(calls / wall * 1000).toFixed(1)} calls/s (${(whilePosting / posted * 1000).toFixed(1)}/s while the webhooks came, ` +
       `${((calls - whilePosting) / (end - t0 - posted) * 1000).toFixed(1)}/s after); the budget allows ${BUDGET / 60}/s`)
     console.log(`  floors for ${calls} calls: the stand-in ${s(floors['the stand-in'])} (calls × ${LATENCY_MS} ms / ${CONTACTS_AT_ONCE} at a time); ` +
