@@ -129,6 +129,12 @@ async function pending (base: string): Promise<number> {
   return sum
 }
 
+/** The service's CPU time so far (user and system, seconds), from its `/metrics`. */
+async function cpuSeconds (base: string): Promise<number> {
+  const text = await (await request(`${base}/metrics`)).body.text()
+  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
+}
+
 /** A process's peak resident memory, in kB, as Linux counts it (VmHWM). */
 function peakRssKb (pid: number | undefined): number {
   try {
@@ -235,6 +241,7 @@ async function runDrain (): Promise<void> {
     const agent = new Agent({ connections: SENDERS })
     let next = 0
     let refused = 0
+    const cpuBefore = await cpuSeconds(service.url)
     const t0 = performance.now()
     await Promise.all(Array.from({ length: SENDERS }, async () => {
       while (next < sent.length) if (await post(service.url, agent, sent[next++]!) === undefined) refused++
@@ -245,6 +252,7 @@ async function runDrain (): Promise<void> {
     const end = await drained(service.url, rubeus, sent, people, 20 * 60_000,
       (events) => console.log(`  … ${s(performance.now() - t0)}: Rubeus holds ${events} of ${sent.length} events`))
     const wall = end - t0
+    const cpu = await cpuSeconds(service.url) - cpuBefore
     const pid = service.child.pid
     const peak = peakRssKb(pid)
     const calls = rubeus.calls.length
@@ -280,7 +288,7 @@ async function runDrain (): Promise<void> {
     console.log(`  ratio wall/binding floor (${binding}) ${(wall / floor).toFixed(2)}; wall/direct client ${(wall / floors['the direct client']).toFixed(2)}`)
     console.log(`  contacts in Rubeus: ${rubeus.contacts.size} for ${people} people; created twice: ${twice.contacts} (target 0); events: ${rubeus.events.size} for ${sent.length} deliveries; ` +
       `event codes sent twice: ${twice.events} (target 0)`)
-    console.log(`  service peak RSS (VmHWM) ${(peak / KB_PER_MB).toFixed(0)} MB`)
+    console.log(`  service CPU time ${cpu.toFixed(1)} s (${(cpu * 1e6 / sent.length).toFixed(0)} µs per delivery, ingest and push); peak RSS (VmHWM) ${(peak / KB_PER_MB).toFixed(0)} MB`)
   } finally {
     await stopService(service)
     rubeus.close()
