@@ -64,6 +64,11 @@ export interface StandInOptions {
   unknownContact?: 'refused' | 'empty'
   /** Every answer waits this long (a real CRM's latency). */
   latencyMs?: number
+  /**
+   * How long an idle connection stays open: 10 ms by default, so that a test leaves none behind;
+   * a benchmark keeps them as a web server does (Node's default is 5 s), or every call opens one.
+   */
+  keepAliveMs?: number
 }
 
 /** The stand-in, stopped by the test's end. */
@@ -212,7 +217,7 @@ export async function startRubeusStandIn (opts: StandInOptions = {}) {
     }
     send(status, answer)
   })
-  server.keepAliveTimeout = 10
+  server.keepAliveTimeout = opts.keepAliveMs ?? 10
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
