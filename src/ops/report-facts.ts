@@ -132,6 +132,11 @@ function pushFacts ({ push }: Repositories, feeds: readonly string[]) {
 
 export type PushFacts = ReturnType<typeof pushFacts>
 
+function leftInPushQueue ({ push }: Repositories): number {
+  const { pending, parked } = push.counts()
+  return pending + parked
+}
+
 /** Parked records by feed, then by reason (each with how many and since when): how `status` and the console list them. */
 export function parkedByFeed (push: PushFacts) {
   return push.feeds.filter((f) => f.parked > 0).map((f) => {
@@ -180,7 +185,12 @@ export function reportFacts (repositories: Repositories, opts: ReportOptions) {
         batches
       }
     }),
-    rubeus: { delivery, push: delivery === 'push' ? pushFacts(repositories, opts.feeds) : null },
+    rubeus: {
+      delivery,
+      push: delivery === 'push' ? pushFacts(repositories, opts.feeds) : null,
+      // After a switch back to pull: records handed to the pusher and never pushed, which the feeds do not serve.
+      leftInPushQueue: delivery === 'pull' ? leftInPushQueue(repositories) : 0
+    },
     retention: {
       days: opts.retentionDays,
       lastRun: lastRun === undefined ? null : retentionRun(lastRun),

@@ -63,6 +63,10 @@ export function judge (report: ReportFacts, now: number): Verdict {
     }
     if (f.lastBatch?.outcome === 'aborted') add('warning', 'batch-aborted', 'the last batch did not reach Rubeus whole; it is served again', { feed: f.feed })
   }
+  if (report.rubeus.leftInPushQueue > 0) {
+    add('warning', 'push-queue-left', 'records handed to the pusher before the switch to pull delivery were never pushed, and the feeds do not serve them',
+      { count: report.rubeus.leftInPushQueue })
+  }
   if (push !== null) {
     for (const f of push.feeds) {
       if (f.parked === 0) continue

@@ -46,6 +46,8 @@ export function explain (r: Reason, feeds: readonly FeedPath[]): Wording {
     case 'deliveries-rejected': return say(`Entregas recusadas desde o início do serviço (400, 401, 403 ou 413): ${count}.`, 'Se vierem da Gupy, confira GUPY_WEBHOOK_SECRETS e GUPY_ALLOWED_IPS; tentativas de estranhos também contam.')
     case 'push-parked': return say(`${r.feed}: registros recusados pela Rubeus, parados: ${count}${detail === undefined ? '' : ` (motivo: ${detail})`}. Os registros seguintes do mesmo contato esperam por eles; os outros contatos seguem.`,
       ['Corrija a causa (', code('gupy-rubeus-bridge check-rubeus'), ' confere o endereço, a origem, o token, os tipos de evento e a base legal; um tipo de evento faltando se cria com ', code('gupy-rubeus-bridge setup-rubeus'), ') e rode ', code(`gupy-rubeus-bridge retry-parked --feed ${r.feed ?? ''}`), '.'])
+    case 'push-queue-left': return say(`Registros que ficaram na fila de envio à API da Rubeus quando a entrega voltou ao modo pull: ${count}. Os feeds não os servem.`,
+      ['Volte a RUBEUS_DELIVERY=push até a fila esvaziar (', code('gupy-rubeus-bridge status'), '), ou sirva-os pelos feeds com ', code('gupy-rubeus-bridge rewind --feed <feed> --since <data>'), '.'])
     case 'push-backlog': return say(`Registros esperando há mais de ${PUSH_BACKLOG_MINUTES} minutos para ir à Rubeus: ${count}${detail === undefined ? '' : `. Última falha: ${detail}`}.`, detail === undefined
       ? 'Nenhuma falha registrada: veja os logs do serviço (ele está enviando?) e se RUBEUS_API_REQUESTS_PER_MINUTE dá conta do volume.'
       : ['Confira se a Rubeus responde com ', code('gupy-rubeus-bridge check-rubeus'), '; nada se perde: cada envio é tentado de novo até a Rubeus aceitar.'])

@@ -195,7 +195,7 @@ describe('push delivery seen from outside', () => {
   test('pull mode: delivery "pull", no push block, the feeds\' findings and panels as before', async (t) => {
     const { app } = await buildTestApp(t)
     const report: FullReport = (await get(app, '/console/status.json')).json()
-    assert.deepEqual(report.rubeus, { delivery: 'pull', push: null })
+    assert.deepEqual(report.rubeus, { delivery: 'pull', push: null, leftInPushQueue: 0 })
     assert.ok(codes(report).includes('feed-never-polled:contatos'))
     const page = (await get(app, '/console')).body
     assert.match(page, /<section id="feeds"><h2>Ponte → Rubeus: feeds<\/h2>/)

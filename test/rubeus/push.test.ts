@@ -350,4 +350,26 @@ describe('push delivery', () => {
       'Rubeus refused Contato/dadosPessoa '
     ])
   })
+
+  test('switching back to pull with records still in the push queue: the verdict says so, with the way out', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-back-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const { app: pushApp, close } = await pushing(t, { dir, standIn: { eventTypes: [] } }) // every event refused
+    await apply(pushApp, person(19))
+    await until('events parked', () => pushApp.store.push.counts().parked === 1 && pushApp.pusher.active() === 0)
+    await close()
+
+    const app = await buildApp({ config: testConfig(dir) })
+    t.after(() => app.close())
+    await app.ready()
+    const auth = { authorization: `Basic ${Buffer.from(`operator:${CONSOLE_PASSWORD}`).toString('base64')}` }
+    const report = (await app.inject({ url: '/console/status.json', headers: auth })).json()
+    assert.equal(report.rubeus.leftInPushQueue, 2, 'the parked event and the one held behind it')
+    const left = report.verdict.reasons.find((r: { code: string }) => r.code === 'push-queue-left')
+    assert.equal(left?.severity, 'warning')
+    assert.equal(left?.count, 2)
+    const page = (await app.inject({ url: '/console', headers: auth })).body
+    assert.match(page, /ficaram na fila de envio à API da Rubeus/)
+    assert.match(page, /gupy-rubeus-bridge rewind --feed &lt;feed&gt; --since &lt;data&gt;/)
+  })
 })
