@@ -253,38 +253,35 @@ export default fp<PusherOptions>(async (app, opts) => {
     }
   }
 
+  // One read of the queue per scrape: the first gauge's collect sets all three (a registry collects in registration order).
+  const parked = new Gauge({
+    name: 'bridge_rubeus_push_parked',
+    help: 'Records Rubeus refused, waiting for retry-parked, per feed',
+    labelNames: ['feed'] as const,
+    registers: []
+  })
+  const oldest = new Gauge({
+    name: 'bridge_rubeus_push_oldest_pending_seconds',
+    help: 'Age of the oldest record waiting to be pushed (0 when none waits)',
+    registers: []
+  })
   new Gauge({ // eslint-disable-line no-new -- registered, read at each scrape
     name: 'bridge_rubeus_push_pending',
     help: 'Records waiting to be pushed to Rubeus (being retried included), per feed',
     labelNames: ['feed'] as const,
     registers: [metrics.registry],
     collect () {
-      if (store.writes.damaged !== undefined) return
+      if (store.writes.damaged !== undefined) return // the last values stay; the file is not read
       const counts = store.push.counts()
-      for (const feed of order) this.set({ feed }, counts.feeds[feed]?.pending ?? 0)
+      for (const feed of order) {
+        this.set({ feed }, counts.feeds[feed]?.pending ?? 0)
+        parked.set({ feed }, counts.feeds[feed]?.parked ?? 0)
+      }
+      oldest.set(counts.oldestPendingAt === undefined ? 0 : Math.max(0, (Date.now() - counts.oldestPendingAt) / 1000))
     }
   })
-  new Gauge({ // eslint-disable-line no-new -- registered, read at each scrape
-    name: 'bridge_rubeus_push_parked',
-    help: 'Records Rubeus refused, waiting for retry-parked, per feed',
-    labelNames: ['feed'] as const,
-    registers: [metrics.registry],
-    collect () {
-      if (store.writes.damaged !== undefined) return
-      const counts = store.push.counts()
-      for (const feed of order) this.set({ feed }, counts.feeds[feed]?.parked ?? 0)
-    }
-  })
-  new Gauge({ // eslint-disable-line no-new -- registered, read at each scrape
-    name: 'bridge_rubeus_push_oldest_pending_seconds',
-    help: 'Age of the oldest record waiting to be pushed (0 when none waits)',
-    registers: [metrics.registry],
-    collect () {
-      if (store.writes.damaged !== undefined) return
-      const oldest = store.push.counts().oldestPendingAt
-      this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000))
-    }
-  })
+  metrics.registry.registerMetric(parked)
+  metrics.registry.registerMetric(oldest)
 
   app.decorate('pusher', { wake, active: () => active.size })
   store.ingest.onCommit(() => wake())

@@ -4,45 +4,17 @@
  * flags parked records and a backlog. The real service in this process, pushing to the Rubeus
  * stand-in over a real socket; the command as a process on the database the service wrote.
  */
-import { describe, test, type TestContext } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { App } from '../../src/app.js'
-import { buildApp } from '../../src/app.js'
 import type { FullReport } from '../../src/ops/status-report.js'
-import { applicationEvent, buildTestApp, cli, CONSOLE_PASSWORD, person, postDelivery, tempDir, testConfig, type Person } from '../helper.js'
-import { RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type StandInOptions } from '../rubeus-stand-in.js'
+import { applicationEvent, buildTestApp, cli, CONSOLE_PASSWORD, person, postDelivery, type Person } from '../helper.js'
+import { pushing, until } from '../push-service.js'
+import { RUBEUS_ORIGEM, RUBEUS_TOKEN } from '../rubeus-stand-in.js'
 
 const MINUTE = 60_000
 const AUTH = `Basic ${Buffer.from(`operator:${CONSOLE_PASSWORD}`).toString('base64')}`
 const get = (app: App, url: string) => app.inject({ method: 'GET', url, headers: { authorization: AUTH } })
-
-/** The service in push mode on a fresh database, pushing to a stand-in; a short backoff between attempts. */
-async function pushing (t: TestContext, standIn: StandInOptions = {}) {
-  const rubeus = await rubeusStandIn(t, standIn)
-  const dir = tempDir(t)
-  const env = {
-    RUBEUS_DELIVERY: 'push',
-    RUBEUS_API_URL: rubeus.url,
-    RUBEUS_API_TOKEN: RUBEUS_TOKEN,
-    RUBEUS_ORIGEM,
-    RUBEUS_API_REQUESTS_PER_MINUTE: '6000',
-    RUBEUS_BASE_LEGAL: '3'
-  }
-  const config = testConfig(dir, env)
-  const app = await buildApp({ config, push: { backoff: { baseMs: 20, maxMs: 200 } } })
-  t.after(() => app.close()) // before the directory goes: hooks run last added first
-  await app.ready()
-  return { app, rubeus, env: { ...env, DATABASE_PATH: config.DATABASE_PATH } }
-}
-
-/** Waits (on real time, bounded) until the check holds. */
-async function until (what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 let ids = 0
 /** A person's application: created, then moved to a second step. */
@@ -69,7 +41,7 @@ const PULL_FINDINGS = /^(feed-not-polled|feed-never-polled|waiting-for-contact|b
 describe('push delivery seen from outside', () => {
   test('what Rubeus refused: status.json, the verdict, the console and `status` show it with Rubeus\'s reasons and the next steps, and no personal data', async (t) => {
     // No event type in the tenant: every Evento/cadastro is refused.
-    const { app, rubeus, env } = await pushing(t, { eventTypes: [] })
+    const { app, rubeus, env } = await pushing(t, { standIn: { eventTypes: [] } })
     const a = person(7101)
     const b = person(7102)
     await apply(app, a)

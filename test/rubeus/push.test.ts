@@ -3,56 +3,18 @@
  * against the stand-in of Rubeus's CRM API over a real socket: every record acknowledged once, in
  * order, whatever Rubeus answers.
  */
-import { describe, test, type TestContext } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Writable } from 'node:stream'
 import { buildApp, type App } from '../../src/app.js'
-import { createLogger } from '../../src/logger.js'
 import { createEraser } from '../../src/store/erase.js'
 import { CONSOLE_PASSWORD, SECRET, applicationEvent, cli, logSink, person, postDelivery, startService, testConfig, type Person } from '../helper.js'
-import { DOCUMENTED, RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type RubeusStandIn, type StandInOptions } from '../rubeus-stand-in.js'
+import { pushing, until } from '../push-service.js'
+import { DOCUMENTED, RUBEUS_ORIGEM, RUBEUS_TOKEN, rubeusStandIn, type RubeusStandIn } from '../rubeus-stand-in.js'
 
 type Json = Record<string, unknown>
-
-/** The service in push mode on a fresh database, pushing to a stand-in; a short backoff between attempts. */
-async function pushing (t: TestContext, opts: { standIn?: StandInOptions, env?: Record<string, string>, log?: Writable, dir?: string } = {}) {
-  const rubeus = await rubeusStandIn(t, opts.standIn)
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bridge-push-'))
-  const env = {
-    RUBEUS_DELIVERY: 'push',
-    RUBEUS_API_URL: rubeus.url,
-    RUBEUS_API_TOKEN: RUBEUS_TOKEN,
-    RUBEUS_ORIGEM,
-    RUBEUS_API_REQUESTS_PER_MINUTE: '6000',
-    RUBEUS_BASE_LEGAL: '3',
-    ...opts.env
-  }
-  const config = testConfig(dir, env)
-  const app = await buildApp({ config, logger: opts.log === undefined ? undefined : createLogger('info', opts.log), push: { backoff: { baseMs: 20, maxMs: 200 } } })
-  let closed = false
-  const close = async () => {
-    if (!closed) await app.close()
-    closed = true
-  }
-  t.after(async () => {
-    await close()
-    if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true })
-  })
-  await app.ready()
-  return { app, rubeus, dir, env, close }
-}
-
-/** Waits (on real time, bounded) until the check holds; fails with what it last saw. */
-async function until (what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** Nothing pending or in flight in the queue. */
 const settled = (app: App) => app.store.push.counts().pending === 0 && app.pusher.active() === 0
